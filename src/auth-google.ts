@@ -1,0 +1,52 @@
+/**
+ * auth mode `google` (Cloud Composer 2/3): the OAuth2 access token of the
+ * function's own service account, from Application Default Credentials
+ * (the metadata server on Cloud Functions), scope cloud-platform.
+ */
+import type { GoogleAuth } from 'google-auth-library';
+import type { AirflowAuth } from './auth';
+import { RetryableError } from './errors';
+import { TokenCache } from './token-cache';
+
+const DEFAULT_MARGIN_MS = 5 * 60_000;
+
+export class GoogleAccessTokenAuth implements AirflowAuth {
+  readonly mode = 'google';
+  private readonly tokens: TokenCache;
+  private googleAuth?: GoogleAuth;
+
+  constructor(
+    private readonly scopes: string[],
+    refreshMarginMs = DEFAULT_MARGIN_MS,
+  ) {
+    this.tokens = new TokenCache(() => this.fetch(refreshMarginMs), refreshMarginMs);
+  }
+
+  get fetches(): number {
+    return this.tokens.fetches;
+  }
+
+  async headers(): Promise<Record<string, string>> {
+    return { Authorization: `Bearer ${await this.tokens.get()}` };
+  }
+
+  onUnauthorized(sent: Record<string, string>): boolean {
+    this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
+    return false; // a 401 with a fresh Google token is IAM, not expiry: the outcome contract decides
+  }
+
+  private async fetch(marginMs: number) {
+    try {
+      // Loaded on first use: an instance that never triggers never pays for it.
+      const { GoogleAuth } = await import('google-auth-library');
+      this.googleAuth ??= new GoogleAuth({ scopes: this.scopes, clientOptions: { eagerRefreshThresholdMillis: marginMs } });
+      const client = await this.googleAuth.getClient();
+      const { token } = await client.getAccessToken();
+      if (!token) throw new Error('no access token returned');
+      const expiry = client.credentials.expiry_date ?? undefined;
+      return { value: token, expiresAt: expiry ?? Date.now() + 3_000_000 };
+    } catch (err) {
+      throw new RetryableError(`cannot get a Google access token: ${(err as Error).message}`, err);
+    }
+  }
+}

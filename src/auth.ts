@@ -1,0 +1,28 @@
+/**
+ * How the launcher authenticates to an Airflow environment: one strategy per
+ * file behind this interface, chosen by the environment's `auth.mode`.
+ */
+import type { AuthConfig } from './schema';
+import type { Environment } from './config';
+import { GoogleAccessTokenAuth } from './auth-google';
+
+export interface AirflowAuth {
+  readonly mode: string;
+  /** Headers for one request. Throws on a credential failure (a retry, not a rejection). */
+  headers(): Promise<Record<string, string>>;
+  /** Called on a 401 so the next request fetches a fresh credential. Returns true if a retry may help. */
+  onUnauthorized?(sentHeaders: Record<string, string>): boolean;
+}
+
+export interface AuthOptions {
+  /** Overrides for tests and benchmarks; production uses the defaults. */
+  tokenRefreshMarginMs?: number;
+}
+
+export function createAuth(env: Environment, options: AuthOptions = {}): AirflowAuth {
+  const auth: AuthConfig = env.auth;
+  switch (auth.mode) {
+    case 'google':
+      return new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The variables a route's conditions and templates see for one event: a flat
+ * object, so `{{ bucket }}`, `{{ metadata.source }}` and `{{ json.dag }}` read
+ * as users expect. Fields that do not apply to the event's kind are absent.
+ */
+import type { TriggerEvent } from './event';
+
+export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
+  'event',
+  'captures',
+  // Cloud Storage
+  'bucket',
+  'name',
+  'dirname',
+  'basename',
+  'stem',
+  'extension',
+  'generation',
+  'metageneration',
+  'size',
+  'contentType',
+  'metadata',
+  'timeCreated',
+  'updated',
+  'md5Hash',
+  'crc32c',
+  'storageClass',
+  // Pub/Sub
+  'topic',
+  'topicId',
+  'subscription',
+  'messageId',
+  'publishTime',
+  'orderingKey',
+  'attributes',
+  'data',
+  'text',
+  'json',
+]);
+
+export function eventContext(e: TriggerEvent): Record<string, unknown> {
+  const ctx: Record<string, unknown> = {
+    event: { id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time },
+    captures: {},
+  };
+  if (e.storage) {
+    const s = e.storage;
+    const slash = s.name.lastIndexOf('/');
+    const basename = s.name.slice(slash + 1);
+    const dot = basename.lastIndexOf('.');
+    Object.assign(ctx, {
+      bucket: s.bucket,
+      name: s.name,
+      dirname: slash === -1 ? '' : s.name.slice(0, slash),
+      basename,
+      stem: dot > 0 ? basename.slice(0, dot) : basename,
+      extension: dot > 0 ? basename.slice(dot + 1) : '',
+      generation: s.generation,
+      metageneration: s.metageneration,
+      size: s.size,
+      contentType: s.contentType,
+      metadata: s.metadata,
+      timeCreated: s.timeCreated,
+      updated: s.updated,
+      md5Hash: s.md5Hash,
+      crc32c: s.crc32c,
+      storageClass: s.storageClass,
+    });
+  }
+  if (e.pubsub) {
+    const p = e.pubsub;
+    Object.assign(ctx, {
+      topic: p.topic,
+      topicId: p.topic?.split('/').pop(),
+      subscription: p.subscription,
+      messageId: p.messageId,
+      publishTime: p.publishTime,
+      orderingKey: p.orderingKey,
+      attributes: p.attributes,
+      data: p.data,
+      text: p.text,
+      json: p.json,
+    });
+  }
+  return ctx;
+}

@@ -1,0 +1,59 @@
+/**
+ * The one event shape every step after `normalize` sees, whatever the source
+ * (Cloud Storage or Pub/Sub) and whatever the delivery format (Eventarc binary
+ * mode, structured mode, gen1 legacy `{data, context}`).
+ */
+
+export const STORAGE_FINALIZED = 'google.cloud.storage.object.v1.finalized';
+export const PUBSUB_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+
+export type EventKind = 'storage' | 'pubsub';
+
+export interface StorageObject {
+  bucket: string;
+  name: string;
+  /** int64 kept as a decimal string: generations exceed 2^53 in principle. */
+  generation: string;
+  metageneration?: string;
+  /** Object size in bytes (a number; JSON int64 strings are converted). */
+  size?: number;
+  contentType?: string;
+  metadata: Record<string, string>;
+  timeCreated?: string;
+  updated?: string;
+  md5Hash?: string;
+  crc32c?: string;
+  storageClass?: string;
+}
+
+export interface PubsubMessage {
+  /** Full topic name `projects/P/topics/T`, when the event carries it. */
+  topic?: string;
+  subscription?: string;
+  messageId: string;
+  publishTime?: string;
+  orderingKey?: string;
+  attributes: Record<string, string>;
+  /** The message data, base64 as delivered ('' when the message has none). */
+  data: string;
+  /** The data decoded as UTF-8, when it is valid UTF-8. */
+  text?: string;
+  /** The text parsed as JSON, when it parses. */
+  json?: unknown;
+}
+
+export interface TriggerEvent {
+  id: string;
+  /** CloudEvent type; gen1 legacy types are mapped to their gen2 twins. */
+  type: string;
+  kind: EventKind;
+  source: string;
+  subject?: string;
+  /** RFC 3339 event time, when known. */
+  time?: string;
+  traceparent?: string;
+  /** How the event arrived: for logs and dead letters. */
+  format: 'cloudevent' | 'legacy';
+  storage?: StorageObject;
+  pubsub?: PubsubMessage;
+}

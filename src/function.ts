@@ -1,0 +1,34 @@
+/**
+ * Cold start: load and compile the config (a bad one refuses to start), build
+ * one Airflow target per environment, and the handler over them.
+ */
+import { apiFor } from './api';
+import { createAuth } from './auth';
+import { loadConfig, type LauncherConfig } from './config';
+import { logDeadLetters } from './deadletter';
+import { createHandler } from './handler';
+import { createLogger, type Logger } from './logger';
+import type { AirflowTarget } from './trigger';
+
+export function buildTargets(config: LauncherConfig): Map<string, AirflowTarget> {
+  const targets = new Map<string, AirflowTarget>();
+  for (const env of config.environments.values()) {
+    targets.set(env.name, { environment: env, api: apiFor(env.api), auth: createAuth(env), timeoutMs: config.requestTimeoutMs });
+  }
+  return targets;
+}
+
+export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger(undefined, env)) {
+  let config: LauncherConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    logger.fatal({ err: { message: (err as Error).message } }, 'configuration refused; the function will not start');
+    throw err;
+  }
+  logger.info(
+    { configOrigin: config.origin, routes: config.routes.length, environments: [...config.environments.keys()] },
+    'dag-launcher ready',
+  );
+  return createHandler({ config, logger, targets: buildTargets(config), deadLetters: logDeadLetters });
+}

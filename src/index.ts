@@ -1,0 +1,9 @@
+/**
+ * Entry point: registers the `launchDag` CloudEvent function with
+ * functions-framework. Deploy with `--entry-point=launchDag`.
+ */
+import * as functions from '@google-cloud/functions-framework';
+import { createLauncher } from './function';
+
+export const launchDag = createLauncher();
+functions.cloudEvent('launchDag', launchDag);

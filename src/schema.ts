@@ -1,0 +1,104 @@
+/**
+ * The configuration file's schema (zod). Shape only: cross-references,
+ * templates and regexes are checked by `config.ts`, which compiles this into
+ * what the handler runs.
+ */
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30s`, `5m`, `6h`, `1d`, `250ms`, or a number of seconds. Parsed to milliseconds. */
+export const Duration = z
+  .union([z.number().positive(), z.string().regex(DURATION, 'expected a duration like 30s, 5m, 6h or 1d')])
+  .transform((v) => {
+    if (typeof v === 'number') return Math.round(v * 1000);
+    const m = DURATION.exec(v)!;
+    return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+  });
+
+const StringMatcher = z.union([
+  z.string(),
+  z.array(z.string()).min(1),
+  z.strictObject({ glob: z.string().min(1) }),
+  z.strictObject({ regex: z.string().min(1) }),
+  z.strictObject({ prefix: z.string() }),
+  z.strictObject({ suffix: z.string() }),
+  z.strictObject({ exists: z.boolean() }),
+], { error: 'expected a string, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}' });
+
+const ValueMatcher = z.union([StringMatcher, z.number(), z.boolean(), z.null()]);
+
+export const MatchSchema = z.strictObject({
+  /** CloudEvent type(s); `storage` and `pubsub` are shorthands. */
+  type: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  bucket: StringMatcher.optional(),
+  name: StringMatcher.optional(),
+  contentType: StringMatcher.optional(),
+  metadata: z.record(z.string(), StringMatcher).optional(),
+  /** Topic id (`my-topic`) or full name (`projects/p/topics/my-topic`). */
+  topic: StringMatcher.optional(),
+  attributes: z.record(z.string(), StringMatcher).optional(),
+  /** Fields of the message body parsed as JSON, by dotted path (`order.region`). */
+  json: z.record(z.string(), ValueMatcher).optional(),
+});
+
+const GoogleAuth = z.strictObject({
+  mode: z.literal('google'),
+  /** OAuth scopes for the access token; Composer needs cloud-platform. */
+  scopes: z.array(z.string()).min(1).default(['https://www.googleapis.com/auth/cloud-platform']),
+});
+
+export const AuthSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { mode: v } : v),
+  z.discriminatedUnion('mode', [GoogleAuth]),
+);
+
+export const EnvironmentSchema = z.strictObject({
+  /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2). */
+  api: z.enum(['v1', 'v2']),
+  auth: AuthSchema.default({ mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
+});
+
+export const RouteSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'route names are 1-64 characters of A-Z a-z 0-9 _ . -'),
+  description: z.string().optional(),
+  /** Optional when exactly one environment is configured. */
+  environment: z.string().optional(),
+  match: MatchSchema.default({}),
+  /** A DAG id, or a template such as `{{ json.dag }}` (then `allowedDags` is required). */
+  dag: z.string().min(1),
+  allowedDags: z.array(z.string().min(1)).min(1).optional(),
+  /** The run's conf: any JSON; strings may hold templates. Default: the event's main fields. */
+  conf: z.unknown().optional(),
+  /** Airflow's free-text note on the run (template allowed). */
+  note: z.string().optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  environments: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'environment names are A-Z a-z 0-9 _ . -'), EnvironmentSchema),
+  routes: z.array(RouteSchema).min(1),
+  /** Events older than this are dead-lettered instead of retried. Keep it below the trigger's retention (24h). */
+  maxEventAge: Duration.default(6 * 3_600_000),
+  /** Per-request timeout for Airflow calls; must leave room inside the function's timeout. */
+  requestTimeout: Duration.default(30_000),
+  /** The deployed function's timeout (gcloud --timeout); requestTimeout must be below it. */
+  functionTimeout: Duration.default(60_000),
+  /** Largest rendered conf, in bytes of JSON, before an event is rejected. */
+  maxConfBytes: z.number().int().positive().default(64 * 1024),
+});
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+export type RawRoute = z.infer<typeof RouteSchema>;
+export type RawEnvironment = z.infer<typeof EnvironmentSchema>;
+export type AuthConfig = z.infer<typeof AuthSchema>;
+export type MatchConfig = z.infer<typeof MatchSchema>;
+
+/** Formats zod issues as `path: message` lines. */
+export function issuesToProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+}

@@ -1,0 +1,98 @@
+/**
+ * trigger: the one step that talks to Airflow. Returns what happened (a
+ * response or a transport failure) and never decides what it means; that is
+ * `outcome`'s job.
+ */
+import type { AirflowApi } from './api';
+import type { AirflowAuth } from './auth';
+import type { Environment } from './config';
+import type { RunRequest } from './render';
+
+export type TriggerResult =
+  | { kind: 'response'; status: number; body: string; latencyMs: number }
+  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials'; message: string; latencyMs: number };
+
+/** Bodies kept for logs and dead letters are cut to this many characters. */
+export const BODY_EXCERPT_MAX = 2048;
+
+export interface AirflowTarget {
+  environment: Environment;
+  api: AirflowApi;
+  auth: AirflowAuth;
+  timeoutMs: number;
+}
+
+export async function triggerDagRun(target: AirflowTarget, run: RunRequest): Promise<TriggerResult> {
+  const started = performance.now();
+  const body = JSON.stringify(target.api.triggerBody(run));
+  const url = target.environment.url + target.api.triggerPath(run.dagId);
+  let result = await send(target, url, body, started);
+  // A rejected credential may just have expired early: one retry with a fresh one.
+  if (result.kind === 'response' && result.status === 401 && result.retryable) {
+    result = await send(target, url, body, started);
+  }
+  const { retryable: _ignored, ...rest } = result as TriggerResult & { retryable?: boolean };
+  return rest as TriggerResult;
+}
+
+async function send(
+  target: AirflowTarget,
+  url: string,
+  body: string,
+  started: number,
+): Promise<TriggerResult & { retryable?: boolean }> {
+  let headers: Record<string, string>;
+  try {
+    headers = await target.auth.headers();
+  } catch (err) {
+    return { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) };
+  }
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
+    const text = await readExcerpt(res);
+    const retryable = res.status === 401 ? (target.auth.onUnauthorized?.(headers) ?? false) : false;
+    return { kind: 'response', status: res.status, body: text, latencyMs: since(started), retryable };
+  } catch (err) {
+    const e = err as Error;
+    const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
+    return {
+      kind: 'failure',
+      failure: timeout ? 'timeout' : 'network',
+      message: timeout ? `no response within ${target.timeoutMs}ms` : describeNetworkError(e),
+      latencyMs: since(started),
+    };
+  }
+}
+
+/** Reads at most BODY_EXCERPT_MAX characters and drops the rest of the stream. */
+export async function readExcerpt(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < BODY_EXCERPT_MAX) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text.length > BODY_EXCERPT_MAX ? `${text.slice(0, BODY_EXCERPT_MAX)}…` : text;
+}
+
+function describeNetworkError(e: Error): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ? `${cause.code}: ${cause.message ?? e.message}` : e.message;
+}
+
+function since(started: number): number {
+  return Math.round(performance.now() - started);
+}
