@@ -1,0 +1,6 @@
+import { compileConfig, type LauncherConfig } from '../../src/config';
+
+/** A config with one local v2 environment and the given routes. */
+export function configWith(routes: unknown[], extra: Record<string, unknown> = {}): LauncherConfig {
+  return compileConfig({ environments: { local: { url: 'http://127.0.0.1:8080', api: 'v2' } }, routes, ...extra }, 'test');
+}
