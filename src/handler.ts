@@ -43,10 +43,12 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
       await deadLetter(deps, { outcome: 'rejected', reason: err.message }, undefined, undefined, delivered, firstSeen);
       return;
     }
-    const log = deps.logger.child({ eventId: event.id, eventType: event.type, source: event.source, ...traceFields(event.traceparent) });
+    // On every line (not as child bindings): the GCP formatter only maps trace fields it sees per call.
+    const common = { eventId: event.id, eventType: event.type, source: event.source, ...traceFields(event.traceparent) };
+    const log = deps.logger;
     const matches = routeEvent(deps.config, event);
     if (matches.length === 0) {
-      log.info({ outcome: 'unmatched', object: event.storage?.name, topic: event.pubsub?.topic }, 'no route matches this event; acked');
+      log.info({ ...common, outcome: 'unmatched', object: event.storage?.name, topic: event.pubsub?.topic }, 'no route matches this event; acked');
       return;
     }
     const eventTime = event.time ? Date.parse(event.time) : NaN;
@@ -56,6 +58,7 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
     let retry = 0;
     for (const { run, outcome, result, match } of results) {
       const fields = {
+        ...common,
         outcome: outcome.outcome,
         route: match.route.name,
         environment: match.route.environment,

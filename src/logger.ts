@@ -39,6 +39,7 @@ export function createLogger(destination?: pino.DestinationStream, env: NodeJS.P
     },
     {
       level: env.LOG_LEVEL ?? 'info',
+      base: undefined, // no pid/hostname: Cloud Logging has the instance in its resource labels
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
   );

@@ -1,0 +1,164 @@
+/**
+ * STAND-IN for an Airflow web server's REST API, for fast integration tests.
+ * Every request is validated against Apache Airflow's official OpenAPI spec
+ * (../shared/airflow-openapi) by openapi-backend; a request the spec refuses
+ * is answered 400 and recorded in `invalidRequests`, so a test can assert
+ * that none happened. It keeps DAG runs in memory and answers like Airflow:
+ * 409 for an existing dag_run_id, 404 for an unknown DAG.
+ *
+ * It exposes the same small surface as the real-Airflow harness (url, api,
+ * runs of a DAG), so a test can swap one for the other.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import OpenAPIBackend, { type Context, type Document } from 'openapi-backend';
+import addFormats from 'ajv-formats';
+import { SHARED } from './paths';
+
+export interface StoredRun {
+  dag_id: string;
+  dag_run_id: string;
+  conf: Record<string, unknown>;
+  logical_date: string | null;
+  note: string | null;
+}
+
+export interface Fault {
+  status?: number;
+  hangMs?: number;
+  body?: string;
+}
+
+const specCache = new Map<string, Document>();
+function spec(api: 'v1' | 'v2'): Document {
+  let d = specCache.get(api);
+  if (!d) {
+    d = parseYaml(readFileSync(resolve(SHARED, 'airflow-openapi', api === 'v1' ? 'airflow-2-v1.yaml' : 'airflow-3-v2.yaml'), 'utf8')) as Document;
+    specCache.set(api, d);
+  }
+  return structuredClone(d);
+}
+
+export class AirflowStandIn {
+  readonly runs = new Map<string, StoredRun[]>();
+  readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
+  readonly invalidRequests: { path: string; errors: unknown }[] = [];
+  readonly faults: Fault[] = [];
+  /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
+  expectedToken?: () => string | undefined;
+  url = '';
+  private server?: Server;
+  private backend!: OpenAPIBackend;
+  readonly prefix: string;
+
+  constructor(
+    readonly api: 'v1' | 'v2',
+    readonly dags: Record<string, { paused?: boolean }> = {},
+  ) {
+    this.prefix = api === 'v1' ? '/api/v1' : '';
+  }
+
+  runsOf(dagId: string): StoredRun[] {
+    return this.runs.get(dagId) ?? [];
+  }
+
+  async start(): Promise<this> {
+    this.backend = new OpenAPIBackend({
+      definition: spec(this.api),
+      // quick: skips openapi-backend's OpenAPI 3.0 meta-validation of the document, which refuses
+      // Airflow 3's OpenAPI 3.1 spec; request validation (ajv) still applies in full.
+      quick: true,
+      validate: true,
+      strict: false,
+      ajvOpts: { strict: false, allErrors: true },
+      customizeAjv: (ajv) => {
+        addFormats(ajv);
+        return ajv;
+      },
+      handlers: {
+        [this.api === 'v1' ? 'post_dag_run' : 'trigger_dag_run']: (c: Context, _req: unknown, res: unknown) => this.trigger(c, res as ServerResponse),
+        get_dag: (c, _req, res) => this.getDag(c, res as ServerResponse),
+        get_version: (_c, _req, res) => json(res as ServerResponse, 200, { version: this.api === 'v1' ? '2.11.2' : '3.3.2', git_version: null }),
+        validationFail: (c, req, res) => {
+          this.invalidRequests.push({ path: (req as IncomingMessage).url ?? '', errors: c.validation.errors });
+          json(res as ServerResponse, 400, { detail: 'request does not match the Airflow OpenAPI spec', errors: c.validation.errors });
+        },
+        notFound: (_c, _req, res) => json(res as ServerResponse, 404, { detail: 'Not Found' }),
+        notImplemented: (c, _req, res) => json(res as ServerResponse, 501, { detail: `stand-in does not implement ${c.operation?.operationId}` }),
+      },
+    });
+    // Authentication is checked above, the way the deployment under test does it.
+    const schemes = Object.keys((this.backend.document?.components?.securitySchemes as object | undefined) ?? {});
+    await this.backend.init();
+    for (const name of Object.keys(this.backend.definition.components?.securitySchemes ?? {}).concat(schemes)) {
+      this.backend.registerSecurityHandler(name, () => true);
+    }
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      /* left as text: the validator refuses it */
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
+    const fault = this.faults.shift();
+    if (fault?.hangMs) await new Promise((r) => setTimeout(r, fault.hangMs));
+    if (fault?.status) return json(res, fault.status, fault.body ? JSON.parse(fault.body) : { detail: `injected ${fault.status}` });
+    if (this.expectedToken) {
+      const want = this.expectedToken();
+      if (!want || req.headers.authorization !== `Bearer ${want}`) return json(res, 401, { detail: 'Not authenticated' });
+    }
+    if (this.prefix && !url.pathname.startsWith(this.prefix)) return json(res, 404, { detail: 'Not Found' });
+    await this.backend.handleRequest(
+      { method: req.method ?? 'GET', path: url.pathname.slice(this.prefix.length), query: Object.fromEntries(url.searchParams), headers: req.headers as Record<string, string>, body },
+      req,
+      res,
+    );
+  }
+
+  private trigger(c: Context, res: ServerResponse): void {
+    const dagId = String(c.request.params.dag_id);
+    if (!(dagId in this.dags)) return json(res, 404, { detail: `DAG with dag_id: '${dagId}' not found` });
+    const body = c.request.requestBody as Record<string, unknown>;
+    const list = this.runs.get(dagId) ?? [];
+    const runId = String(body.dag_run_id);
+    if (list.some((r) => r.dag_run_id === runId)) {
+      return json(res, 409, { detail: `DAGRun with dag_id: '${dagId}' and run_id: '${runId}' already exists` });
+    }
+    const run: StoredRun = { dag_id: dagId, dag_run_id: runId, conf: (body.conf as Record<string, unknown>) ?? {}, logical_date: (body.logical_date as string | null) ?? null, note: (body.note as string) ?? null };
+    list.push(run);
+    this.runs.set(dagId, list);
+    json(res, 200, { ...run, state: 'queued', run_type: 'manual', start_date: null, end_date: null });
+  }
+
+  private getDag(c: Context, res: ServerResponse): void {
+    const dagId = String(c.request.params.dag_id);
+    const dag = this.dags[dagId];
+    if (!dag) return json(res, 404, { detail: `DAG with dag_id: '${dagId}' not found` });
+    json(res, 200, { dag_id: dagId, is_paused: dag.paused ?? false });
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
