@@ -19,10 +19,22 @@ export interface AuthOptions {
   tokenRefreshMarginMs?: number;
 }
 
-export function createAuth(env: Environment, options: AuthOptions = {}): AirflowAuth {
+/**
+ * Builds the auth for an environment. Environments that present the same
+ * credential (e.g. the service account's token for the same scopes) share one
+ * instance through `shared`, so the instance holds one token, not one per environment.
+ */
+export function createAuth(env: Environment, shared = new Map<string, AirflowAuth>(), options: AuthOptions = {}): AirflowAuth {
   const auth: AuthConfig = env.auth;
+  const key = JSON.stringify(auth);
+  const existing = shared.get(key);
+  if (existing) return existing;
+  let created: AirflowAuth;
   switch (auth.mode) {
     case 'google':
-      return new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs);
+      created = new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs);
+      break;
   }
+  shared.set(key, created);
+  return created;
 }

@@ -12,8 +12,9 @@ import type { AirflowTarget } from './trigger';
 
 export function buildTargets(config: LauncherConfig): Map<string, AirflowTarget> {
   const targets = new Map<string, AirflowTarget>();
+  const credentials = new Map();
   for (const env of config.environments.values()) {
-    targets.set(env.name, { environment: env, api: apiFor(env.api), auth: createAuth(env), timeoutMs: config.requestTimeoutMs });
+    targets.set(env.name, { environment: env, api: apiFor(env.api), auth: createAuth(env, credentials), timeoutMs: config.requestTimeoutMs });
   }
   return targets;
 }

@@ -126,6 +126,16 @@ export class FunctionProcess {
     return this.logs.filter((l) => l.outcome !== undefined && Object.entries(filter).every(([k, v]) => l[k] === v));
   }
 
+  /** Waits until at least `count` outcome lines match (log lines may trail the HTTP response a little). */
+  async waitOutcomes(filter: Partial<Record<string, unknown>>, count = 1, timeoutMs = 5000): Promise<LogLine[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.outcomes(filter);
+      if (lines.length >= count || Date.now() > deadline) return lines;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   async stop(): Promise<void> {
     if (!this.child || this.exitCode !== null) return;
     this.child.kill('SIGTERM');
