@@ -1,0 +1,203 @@
+/**
+ * The real Apache Airflow (from PyPI, provisioned by test/airflow/provision.sh
+ * into a cache directory) started on 127.0.0.1 with a SQLite database in a
+ * temp dir and DAG files of the tests' own. Airflow 3 runs `airflow
+ * api-server` (public API /api/v2, JWT from POST /auth/token); Airflow 2 runs
+ * `airflow webserver` (/api/v1 with the basic-auth backend, optionally the
+ * experimental API). Stopped by the PID this harness started.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort } from './function-process';
+
+export const AIRFLOW_CACHE = process.env.DAG_LAUNCHER_CACHE ?? join(homedir(), '.cache', 'dag-launcher');
+
+export interface AirflowOptions {
+  /** DAG ids to create; `paused` ones start paused. */
+  dags: string[];
+  paused?: string[];
+  /** Airflow 2 only: serve /api/experimental (the Airflow 1.10 contract). */
+  experimentalApi?: boolean;
+}
+
+export interface AirflowRun {
+  dag_id: string;
+  dag_run_id: string;
+  conf: Record<string, unknown>;
+  logical_date: string | null;
+  state: string;
+  note: string | null;
+}
+
+export function airflowBin(major: 2 | 3): string {
+  return join(AIRFLOW_CACHE, `airflow-${major}`, 'bin', 'airflow');
+}
+
+export function airflowAvailable(major: 2 | 3): boolean {
+  return existsSync(airflowBin(major));
+}
+
+export class RealAirflow {
+  url = '';
+  readonly username = 'admin';
+  readonly password = `pw-${randomBytes(9).toString('hex')}`;
+  version = '';
+  private child?: ChildProcess;
+  private home = '';
+  private jwt?: string;
+  private output: string[] = [];
+
+  private constructor(readonly major: 2 | 3) {}
+
+  get api(): 'v1' | 'v2' {
+    return this.major === 3 ? 'v2' : 'v1';
+  }
+
+  static async start(major: 2 | 3, options: AirflowOptions): Promise<RealAirflow> {
+    const af = new RealAirflow(major);
+    await af.boot(options);
+    return af;
+  }
+
+  private env(port: number, options: AirflowOptions): NodeJS.ProcessEnv {
+    const common = {
+      PATH: process.env.PATH ?? '',
+      HOME: this.home,
+      AIRFLOW_HOME: this.home,
+      AIRFLOW__CORE__DAGS_FOLDER: join(this.home, 'dags'),
+      AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
+      AIRFLOW__CORE__UNIT_TEST_MODE: 'False',
+      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${join(this.home, 'airflow.db')}`,
+      AIRFLOW__LOGGING__LOGGING_LEVEL: 'WARNING',
+      NO_PROXY: '*',
+    };
+    if (this.major === 3) {
+      writeFileSync(join(this.home, 'passwords.json'), JSON.stringify({ [this.username]: this.password }));
+      return {
+        ...common,
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${this.username}:admin`,
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: join(this.home, 'passwords.json'),
+        AIRFLOW__API_AUTH__JWT_SECRET: randomBytes(24).toString('hex'),
+        AIRFLOW__API__WORKERS: '1',
+        AIRFLOW__API__BASE_URL: `http://127.0.0.1:${port}`,
+      };
+    }
+    return {
+      ...common,
+      AIRFLOW__API__AUTH_BACKENDS: 'airflow.api.auth.backend.basic_auth',
+      AIRFLOW__API__ENABLE_EXPERIMENTAL_API: options.experimentalApi ? 'True' : 'False',
+      AIRFLOW__WEBSERVER__WORKERS: '1',
+      AIRFLOW__WEBSERVER__SECRET_KEY: randomBytes(16).toString('hex'),
+      AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT: '120',
+    };
+  }
+
+  private async boot(options: AirflowOptions): Promise<void> {
+    const bin = airflowBin(this.major);
+    if (!existsSync(bin)) throw new Error(`Airflow ${this.major} is not provisioned at ${bin}: run test/airflow/provision.sh`);
+    this.home = mkdtempSync(join(tmpdir(), `dag-launcher-airflow${this.major}-`));
+    mkdirSync(join(this.home, 'dags'));
+    for (const dag of options.dags) writeFileSync(join(this.home, 'dags', `${dag}.py`), dagFile(this.major, dag, options.paused?.includes(dag) ?? false));
+    const port = await freePort();
+    const env = this.env(port, options);
+    const run = (args: string[]) => {
+      const r = spawnSync(bin, args, { env, cwd: this.home, encoding: 'utf8', timeout: 180_000 });
+      if (r.status !== 0) throw new Error(`airflow ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    };
+    run(['db', 'migrate']);
+    if (this.major === 2) run(['users', 'create', '-u', this.username, '-p', this.password, '-r', 'Admin', '-f', 'Dag', '-l', 'Launcher', '-e', 'admin@example.com']);
+    // Serialize the DAG files into the database so the API can trigger them without a scheduler.
+    run(['dags', 'reserialize']);
+    const server = this.major === 3 ? ['api-server', '--port', String(port), '--host', '127.0.0.1'] : ['webserver', '--port', String(port), '--hostname', '127.0.0.1'];
+    this.child = spawn(bin, server, { env, cwd: this.home, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const keep = (c: Buffer) => {
+      this.output.push(c.toString());
+      if (this.output.length > 200) this.output.shift();
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.url = `http://127.0.0.1:${port}`;
+    await this.waitHealthy();
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const health = this.major === 3 ? '/api/v2/monitor/health' : '/health';
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (this.child?.exitCode !== null) throw new Error(`Airflow ${this.major} exited:\n${this.output.join('')}`);
+      try {
+        const r = await fetch(this.url + health);
+        if (r.ok) {
+          const v = await fetch(`${this.url}/api/${this.api}/version`, { headers: await this.authHeaders() });
+          this.version = ((await v.json()) as { version: string }).version;
+          return;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`Airflow ${this.major} not healthy within 120s:\n${this.output.join('')}`);
+  }
+
+  /** Airflow's own credentials: a JWT (Airflow 3) or basic auth (Airflow 2). */
+  async authHeaders(): Promise<Record<string, string>> {
+    if (this.major === 2) return { Authorization: `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}` };
+    if (!this.jwt) {
+      const r = await fetch(`${this.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: this.username, password: this.password }),
+      });
+      if (!r.ok) throw new Error(`POST /auth/token: ${r.status} ${await r.text()}`);
+      this.jwt = ((await r.json()) as { access_token: string }).access_token;
+    }
+    return { Authorization: `Bearer ${this.jwt}` };
+  }
+
+  /** The DAG runs of a DAG, read back from Airflow's own API. */
+  async runsOf(dagId: string): Promise<AirflowRun[]> {
+    const r = await fetch(`${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100`, { headers: await this.authHeaders() });
+    if (!r.ok) throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
+    return ((await r.json()) as { dag_runs: AirflowRun[] }).dag_runs;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child?.pid && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        process.kill(-child.pid, 'SIGTERM'); // the server and the workers it forked (its own process group)
+      } catch {
+        /* already gone */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    if (this.home) rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+function dagFile(major: 2 | 3, dagId: string, paused: boolean): string {
+  const imports =
+    major === 3
+      ? 'from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator'
+      : 'from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator';
+  return `# Written by the DAG Launcher tests.
+from datetime import datetime
+${imports}
+
+with DAG(${JSON.stringify(dagId)}, start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
+         is_paused_upon_creation=${paused ? 'True' : 'False'}, tags=["dag-launcher-test"]):
+    EmptyOperator(task_id="noop")
+`;
+}
