@@ -234,22 +234,25 @@ describe('function start-up and credentials', () => {
   });
 
   test('quick mode from env (AIRFLOW_URL + AIRFLOW_DAG_ID), and a token-fetch failure is a retry', async () => {
-    const md = await new MetadataServerStandIn().start();
-    const af = await new AirflowStandIn('v2', { quick_dag: {} }).start();
-    af.expectedToken = () => md.currentToken;
-    const fn = await FunctionProcess.start(undefined, { GCE_METADATA_HOST: md.host, AIRFLOW_URL: af.url, AIRFLOW_DAG_ID: 'quick_dag', GOOGLE_CLOUD_PROJECT: 'p' });
+    const md = new MetadataServerStandIn();
+    const af = new AirflowStandIn('v2', { quick_dag: {} });
+    let fn: FunctionProcess | undefined;
     try {
+      await md.start();
+      await af.start();
+      af.expectedToken = () => md.currentToken;
+      fn = await FunctionProcess.start(undefined, { GCE_METADATA_HOST: md.host, AIRFLOW_URL: af.url, AIRFLOW_DAG_ID: 'quick_dag', GOOGLE_CLOUD_PROJECT: 'p' });
       md.failTokens = 503;
       const ce = storageCloudEvent(storageData('any/file.bin'));
-      const r1 = await fn.sendBinary(ce);
+      const r1 = await fn!.sendBinary(ce);
       assert.ok(r1.status >= 500, 'no token -> retry');
-      assert.match(String((await fn.waitOutcomes({ eventId: ce.id }))[0]!.reason), /credentials/);
+      assert.match(String((await fn!.waitOutcomes({ eventId: ce.id }))[0]!.reason), /credentials/);
       md.failTokens = undefined;
-      assert.ok(ok((await fn.sendBinary(ce)).status));
+      assert.ok(ok((await fn!.sendBinary(ce)).status));
       assert.equal(af.runsOf('quick_dag').length, 1);
       assert.equal(af.runsOf('quick_dag')[0]!.conf.uri, 'gs://landing/any/file.bin');
     } finally {
-      await fn.stop();
+      await fn?.stop();
       await af.stop();
       await md.stop();
     }
