@@ -5,6 +5,8 @@
 import type { RunRequest } from './render';
 import { apiV1 } from './api-v1';
 import { apiV2 } from './api-v2';
+import { apiExperimental } from './api-experimental';
+import type { ApiName } from './config';
 
 export interface AirflowApi {
   readonly name: string;
@@ -18,6 +20,6 @@ export interface AirflowApi {
   isDuplicate?(status: number, body: string): boolean;
 }
 
-export function apiFor(name: 'v1' | 'v2'): AirflowApi {
-  return name === 'v1' ? apiV1 : apiV2;
+export function apiFor(name: ApiName): AirflowApi {
+  return name === 'v1' ? apiV1 : name === 'v2' ? apiV2 : apiExperimental;
 }

@@ -5,6 +5,11 @@
 import type { AuthConfig } from './schema';
 import type { Environment } from './config';
 import { GoogleAccessTokenAuth } from './auth-google';
+import { IapIdTokenAuth } from './auth-iap';
+import { BasicAuth } from './auth-basic';
+import { AirflowJwtAuth } from './auth-airflow-jwt';
+import { noAuth } from './auth-none';
+import { ConfigError } from './errors';
 
 export interface AirflowAuth {
   readonly mode: string;
@@ -17,6 +22,9 @@ export interface AirflowAuth {
 export interface AuthOptions {
   /** Overrides for tests and benchmarks; production uses the defaults. */
   tokenRefreshMarginMs?: number;
+  /** Where passwords are read from (process.env). */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
 }
 
 /**
@@ -26,7 +34,8 @@ export interface AuthOptions {
  */
 export function createAuth(env: Environment, shared = new Map<string, AirflowAuth>(), options: AuthOptions = {}): AirflowAuth {
   const auth: AuthConfig = env.auth;
-  const key = JSON.stringify(auth);
+  // Credentials bound to a server (passwords, Airflow JWTs) are per environment; Google credentials are per identity.
+  const key = auth.mode === 'google' || auth.mode === 'iap' ? JSON.stringify(auth) : `${env.name}:${JSON.stringify(auth)}`;
   const existing = shared.get(key);
   if (existing) return existing;
   let created: AirflowAuth;
@@ -34,7 +43,27 @@ export function createAuth(env: Environment, shared = new Map<string, AirflowAut
     case 'google':
       created = new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs);
       break;
+    case 'iap':
+      created = new IapIdTokenAuth(auth.audience);
+      break;
+    case 'basic':
+      created = new BasicAuth(auth.username, password(env.name, auth.passwordEnv, options.env));
+      break;
+    case 'airflow-jwt':
+      created = new AirflowJwtAuth(env.url, auth.username, password(env.name, auth.passwordEnv, options.env), options.timeoutMs ?? 30_000);
+      break;
+    case 'none':
+      created = noAuth;
+      break;
   }
   shared.set(key, created);
   return created;
+}
+
+function password(envName: string, variable: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[variable];
+  if (!value) {
+    throw new ConfigError([`environments.${envName}.auth.passwordEnv: ${variable} is not set (gcloud functions deploy --set-secrets=${variable}=SECRET:latest)`], 'environment variables');
+  }
+  return value;
 }

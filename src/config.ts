@@ -18,10 +18,12 @@ import { compileTemplate, hasTemplate, type Template } from './template';
 import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from './event';
 import { CONTEXT_ROOTS } from './context';
 
+export type ApiName = 'v1' | 'v2' | 'experimental';
+
 export interface Environment {
   name: string;
   url: string;
-  api: 'v1' | 'v2';
+  api: ApiName;
   auth: AuthConfig;
 }
 
@@ -106,12 +108,19 @@ function quickConfig(env: NodeJS.ProcessEnv): LauncherConfig {
   if (problems.length) throw new ConfigError(problems, 'environment');
   return compileConfig(
     {
-      environments: { default: { url: env.AIRFLOW_URL, api: env.AIRFLOW_API ?? 'v2', auth: env.AIRFLOW_AUTH ?? 'google' } },
+      environments: { default: { url: env.AIRFLOW_URL, api: env.AIRFLOW_API ?? 'v2', auth: quickAuth(env) } },
       routes: [{ name: 'default', match: { type: ['storage', 'pubsub'] }, dag: env.AIRFLOW_DAG_ID }],
       ...(env.LAUNCHER_MAX_EVENT_AGE ? { maxEventAge: env.LAUNCHER_MAX_EVENT_AGE } : {}),
     },
     'environment (AIRFLOW_URL, AIRFLOW_DAG_ID)',
   );
+}
+
+function quickAuth(env: NodeJS.ProcessEnv): unknown {
+  const mode = env.AIRFLOW_AUTH ?? 'google';
+  if (mode === 'basic' || mode === 'airflow-jwt') return { mode, username: env.AIRFLOW_USERNAME, passwordEnv: 'AIRFLOW_PASSWORD' };
+  if (mode === 'iap') return { mode, audience: env.AIRFLOW_IAP_AUDIENCE };
+  return mode;
 }
 
 /** Validates and compiles a parsed config; throws ConfigError listing every problem. */
@@ -127,6 +136,7 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
   const environments = new Map<string, Environment>();
   for (const [name, e] of Object.entries(cfg.environments)) {
     environments.set(name, { name, url: e.url.replace(/\/+$/, ''), api: e.api, auth: e.auth });
+    problems.push(...transportProblems(name, e.url, e.auth));
   }
   if (environments.size === 0) problems.push('environments: at least one Airflow environment is required');
   if (cfg.requestTimeout >= cfg.functionTimeout) {
@@ -170,6 +180,20 @@ function semanticProblems(raw: unknown): string[] {
   const problems: string[] = [];
   compileRoutes(routes.map((r) => { const p = RouteSchema.safeParse(r); return p.success ? p.data : undefined; }), envs, problems);
   return problems;
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Credentials never travel in clear text, and unauthenticated targets must be local. */
+function transportProblems(name: string, url: string, auth: AuthConfig): string[] {
+  const at = `environments.${name}`;
+  const loopback = isLoopback(url);
+  if (auth.mode === 'none' && !loopback) return [`${at}.auth: mode 'none' is only allowed for loopback URLs (got ${url})`];
+  if (url.startsWith('http://') && !loopback) return [`${at}.url: plain http:// is refused for non-loopback Airflow URLs; use https://`];
+  return [];
 }
 
 function compileRoute(r: RawRoute, at: string, envs: Map<string, Environment>, problems: string[]): Route | undefined {

@@ -10,19 +10,21 @@ import { createHandler } from './handler';
 import { createLogger, type Logger } from './logger';
 import type { AirflowTarget } from './trigger';
 
-export function buildTargets(config: LauncherConfig): Map<string, AirflowTarget> {
+export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = process.env): Map<string, AirflowTarget> {
   const targets = new Map<string, AirflowTarget>();
   const credentials = new Map();
-  for (const env of config.environments.values()) {
-    targets.set(env.name, { environment: env, api: apiFor(env.api), auth: createAuth(env, credentials), timeoutMs: config.requestTimeoutMs });
+  for (const e of config.environments.values()) {
+    targets.set(e.name, { environment: e, api: apiFor(e.api), auth: createAuth(e, credentials, { env, timeoutMs: config.requestTimeoutMs }), timeoutMs: config.requestTimeoutMs });
   }
   return targets;
 }
 
 export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger(undefined, env)) {
   let config: LauncherConfig;
+  let targets: Map<string, AirflowTarget>;
   try {
     config = loadConfig(env);
+    targets = buildTargets(config, env);
   } catch (err) {
     logger.fatal({ err: { message: (err as Error).message } }, 'configuration refused; the function will not start');
     throw err;
@@ -31,5 +33,5 @@ export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Log
     { configOrigin: config.origin, routes: config.routes.length, environments: [...config.environments.keys()] },
     'dag-launcher ready',
   );
-  return createHandler({ config, logger, targets: buildTargets(config), deadLetters: logDeadLetters });
+  return createHandler({ config, logger, targets, deadLetters: logDeadLetters });
 }

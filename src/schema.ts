@@ -49,16 +49,39 @@ const GoogleAuth = z.strictObject({
   scopes: z.array(z.string()).min(1).default(['https://www.googleapis.com/auth/cloud-platform']),
 });
 
+/** Env var names only: passwords come from the environment (gcloud --set-secrets), never the file. */
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+const IapAuth = z.strictObject({
+  mode: z.literal('iap'),
+  /** The OAuth client id of the IAP-protected web server: the ID token's audience. */
+  audience: z.string().min(1),
+});
+
+const BasicAuth = z.strictObject({
+  mode: z.literal('basic'),
+  username: z.string().min(1),
+  passwordEnv: EnvVarName.default('AIRFLOW_PASSWORD'),
+});
+
+const AirflowJwtAuth = z.strictObject({
+  mode: z.literal('airflow-jwt'),
+  username: z.string().min(1),
+  passwordEnv: EnvVarName.default('AIRFLOW_PASSWORD'),
+});
+
+const NoAuth = z.strictObject({ mode: z.literal('none') });
+
 export const AuthSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { mode: v } : v),
-  z.discriminatedUnion('mode', [GoogleAuth]),
+  z.discriminatedUnion('mode', [GoogleAuth, IapAuth, BasicAuth, AirflowJwtAuth, NoAuth]),
 );
 
 export const EnvironmentSchema = z.strictObject({
   /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  /** `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2). */
-  api: z.enum(['v1', 'v2']),
+  /** `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10 contract. */
+  api: z.enum(['v1', 'v2', 'experimental']),
   auth: AuthSchema.default({ mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
 });
 

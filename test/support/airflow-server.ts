@@ -192,11 +192,15 @@ function dagFile(major: 2 | 3, dagId: string, paused: boolean): string {
     major === 3
       ? 'from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator'
       : 'from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator';
+  const param = major === 3 ? 'from airflow.sdk import Param' : 'from airflow.models.param import Param';
+  // typed_* DAGs declare an integer param, so Airflow itself refuses a conf that breaks it (400).
+  const params = dagId.startsWith('typed') ? 'params={"n": Param(5, type="integer")}, ' : '';
   return `# Written by the DAG Launcher tests.
 from datetime import datetime
 ${imports}
+${param}
 
-with DAG(${JSON.stringify(dagId)}, start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
+with DAG(${JSON.stringify(dagId)}, start_date=datetime(2024, 1, 1), schedule=None, catchup=False, ${params}
          is_paused_upon_creation=${paused ? 'True' : 'False'}, tags=["dag-launcher-test"]):
     EmptyOperator(task_id="noop")
 `;

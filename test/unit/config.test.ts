@@ -101,3 +101,15 @@ test('LAUNCHER_CONFIG is read relative to the function source directory', () => 
   const c = loadConfig({ LAUNCHER_CONFIG: 'deploy/launcher.example.yaml' }, REPO);
   assert.match(c.origin, /launcher\.example\.yaml$/);
 });
+
+test('transport safety: plain http only for loopback, auth none only for loopback, passwords only from env vars', () => {
+  const one = (e: Record<string, unknown>) => problems({ environments: { e }, routes: [{ name: 'r', dag: 'd' }] });
+  assert.match(one({ url: 'http://airflow.example.com', api: 'v2' })[0]!, /plain http:\/\/ is refused for non-loopback/);
+  assert.match(one({ url: 'https://airflow.example.com', api: 'v2', auth: 'none' })[0]!, /only allowed for loopback/);
+  assert.match(one({ url: 'https://a.example.com', api: 'v1', auth: { mode: 'basic', username: 'u', password: 'p' } })[0]!, /password/);
+  for (const url of ['http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:8080']) {
+    assert.equal(compileConfig({ environments: { e: { url, api: 'v2', auth: 'none' } }, routes: [{ name: 'r', dag: 'd' }] }, 't').environments.size, 1);
+  }
+  const c = compileConfig({ environments: { e: { url: 'https://a.example.com', api: 'experimental', auth: { mode: 'basic', username: 'u' } } }, routes: [{ name: 'r', dag: 'd' }] }, 't');
+  assert.deepEqual(c.environments.get('e')!.auth, { mode: 'basic', username: 'u', passwordEnv: 'AIRFLOW_PASSWORD' });
+});

@@ -1,0 +1,49 @@
+/**
+ * auth mode `airflow-jwt` (self-managed Airflow 3): `POST {url}/auth/token`
+ * with username/password gives a JWT, cached until it expires (its `exp`) and
+ * refreshed once when Airflow answers 401.
+ */
+import type { AirflowAuth } from './auth';
+import { RetryableError } from './errors';
+import { jwtExpiry } from './jwt';
+import { readExcerpt } from './trigger';
+import { TokenCache } from './token-cache';
+
+export class AirflowJwtAuth implements AirflowAuth {
+  readonly mode = 'airflow-jwt';
+  private readonly tokens: TokenCache;
+
+  constructor(baseUrl: string, username: string, password: string, timeoutMs: number) {
+    this.tokens = new TokenCache(async () => {
+      let res: Response;
+      try {
+        res = await fetch(`${baseUrl}/auth/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ username, password }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        throw new RetryableError(`POST /auth/token failed: ${(err as Error).message}`, err);
+      }
+      const body = await readExcerpt(res);
+      if (res.status !== 200 && res.status !== 201) throw new RetryableError(`POST /auth/token answered ${res.status}: ${body.slice(0, 200)}`);
+      const token = (JSON.parse(body) as { access_token?: string }).access_token;
+      if (!token) throw new RetryableError('POST /auth/token returned no access_token');
+      return { value: token, expiresAt: jwtExpiry(token) };
+    }, 60_000);
+  }
+
+  get fetches(): number {
+    return this.tokens.fetches;
+  }
+
+  async headers(): Promise<Record<string, string>> {
+    return { Authorization: `Bearer ${await this.tokens.get()}` };
+  }
+
+  onUnauthorized(sent: Record<string, string>): boolean {
+    this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
+    return true; // a fresh JWT may succeed where an expired or revoked one did not
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * auth mode `basic` (self-managed Airflow 2 with the FAB basic-auth backend;
+ * the experimental API). The password comes from an env var, which
+ * `gcloud functions deploy --set-secrets` fills from Secret Manager.
+ */
+import type { AirflowAuth } from './auth';
+
+export class BasicAuth implements AirflowAuth {
+  readonly mode = 'basic';
+  private readonly header: string;
+
+  constructor(username: string, password: string) {
+    this.header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  }
+
+  async headers(): Promise<Record<string, string>> {
+    return { Authorization: this.header };
+  }
+}
