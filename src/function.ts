@@ -6,6 +6,7 @@ import { apiFor } from './api';
 import { createAuth } from './auth';
 import { loadConfig, type LauncherConfig } from './config';
 import { logDeadLetters } from './deadletter';
+import { PausedCache } from './paused';
 import { createHandler } from './handler';
 import { createLogger, type Logger } from './logger';
 import type { AirflowTarget } from './trigger';
@@ -33,5 +34,5 @@ export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Log
     { configOrigin: config.origin, routes: config.routes.length, environments: [...config.environments.keys()] },
     'dag-launcher ready',
   );
-  return createHandler({ config, logger, targets, deadLetters: logDeadLetters });
+  return createHandler({ config, logger, targets, deadLetters: logDeadLetters, paused: new PausedCache() });
 }

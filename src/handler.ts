@@ -16,6 +16,7 @@ import { renderRun, type RunRequest } from './render';
 import { routeEvent, type RouteMatch } from './route';
 import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
 import { VERSION } from './version';
+import type { PausedCache } from './paused';
 
 export interface HandlerDeps {
   config: LauncherConfig;
@@ -23,6 +24,8 @@ export interface HandlerDeps {
   /** Airflow target (URL, API variant, auth) per environment name. */
   targets: Map<string, AirflowTarget>;
   deadLetters: DeadLetterSink;
+  /** Flags runs created on paused DAGs; omit to skip the check. */
+  paused?: PausedCache;
   now?: () => number;
 }
 
@@ -56,7 +59,7 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
 
     const results = await Promise.all(matches.map((m) => attempt(deps, m, event, age)));
     let retry = 0;
-    for (const { run, outcome, result, match } of results) {
+    for (const { run, outcome, result, match, paused } of results) {
       const fields = {
         ...common,
         outcome: outcome.outcome,
@@ -68,7 +71,9 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
         latencyMs: result?.latencyMs,
         reason: outcome.reason,
       };
-      if (outcome.outcome === 'triggered' || outcome.outcome === 'duplicate') {
+      if (outcome.outcome === 'triggered' && paused) {
+        log.warn({ ...fields, dagPaused: true }, `triggered: ${run!.dagId} ${run!.dagRunId}; the DAG is paused, the run will not start until it is unpaused`);
+      } else if (outcome.outcome === 'triggered' || outcome.outcome === 'duplicate') {
         log.info(fields, `${outcome.outcome}: ${run!.dagId} ${run!.dagRunId}`);
       } else if (outcome.outcome === 'retry') {
         retry++;
@@ -86,6 +91,7 @@ interface Attempt {
   run?: RunRequest;
   result?: TriggerResult;
   outcome: Outcome;
+  paused?: boolean;
 }
 
 async function attempt(deps: HandlerDeps, match: RouteMatch, event: TriggerEvent, age: { eventAgeMs: number; maxEventAgeMs: number }): Promise<Attempt> {
@@ -98,7 +104,9 @@ async function attempt(deps: HandlerDeps, match: RouteMatch, event: TriggerEvent
   }
   const target = deps.targets.get(match.route.environment)!;
   const result = await triggerDagRun(target, run);
-  return { match, run, result, outcome: decideOutcome(result, target.api, age) };
+  const outcome = decideOutcome(result, target.api, age);
+  const paused = outcome.outcome === 'triggered' && deps.paused ? await deps.paused.isPaused(target, run.dagId) : undefined;
+  return { match, run, result, outcome, paused };
 }
 
 async function deadLetter(

@@ -58,6 +58,7 @@ for (const major of [3, 2] as const) {
         route('iap', 'iap', 'iap/', 'load_csv'),
         route('native', 'native', 'native/', 'load_csv'),
         route('open', 'open', 'open/', 'load_csv'),
+        route('paused', 'composer', 'paused/', 'paused_dag'),
       ];
       if (major === 2) {
         environments.experimental = { url: airflow.url, api: 'experimental', auth: { mode: 'basic', username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } };
@@ -147,6 +148,21 @@ for (const major of [3, 2] as const) {
         assert.equal((await runsFor('load_csv', 'gs://landing/exp/x.csv')).length, 1);
       });
     }
+
+    test('a paused DAG: the run is created and the outcome line warns it will not start until unpaused (is_paused cached)', async () => {
+      for (const n of [1, 2]) {
+        const ce = file(`paused/${n}.csv`);
+        assert.ok(ok((await fn.sendBinary(ce)).status));
+        const [line] = await fn.waitOutcomes({ eventId: ce.id });
+        assert.equal(line!.outcome, 'triggered');
+        assert.equal(line!.severity, 'WARNING');
+        assert.equal(line!.dagPaused, true);
+        assert.match(String(line!.message), /paused/);
+      }
+      assert.equal((await airflow.runsOf('paused_dag')).length, 2);
+      const lookups = composer.requests.filter((p) => /\/dags\/paused_dag$/.test(p));
+      assert.equal(lookups.length, 1, 'is_paused fetched once for the DAG');
+    });
 
     test('no token or password in any log line', () => {
       const all = fn.rawOutput.join('\n');

@@ -20,6 +20,8 @@ export class ComposerFrontDoorStandIn {
   url = '';
   admitted = 0;
   refused = 0;
+  /** Paths of the admitted requests, in order. */
+  readonly requests: string[] = [];
   private server?: Server;
 
   constructor(
@@ -43,6 +45,7 @@ export class ComposerFrontDoorStandIn {
         return;
       }
       this.admitted++;
+      this.requests.push(req.url ?? '/');
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const headers: Record<string, string> = { ...(await this.upstream.authHeaders()) };

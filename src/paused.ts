@@ -1,0 +1,42 @@
+/**
+ * Whether a DAG is paused, so a run created on a paused DAG is flagged (it
+ * will sit queued until someone unpauses it). Read from the DAG endpoint at
+ * most once per DAG per `ttlMs` per instance; concurrent lookups share one
+ * request; a failed lookup is simply "unknown" and never changes an outcome.
+ */
+import type { AirflowTarget } from './trigger';
+
+export class PausedCache {
+  private readonly entries = new Map<string, { at: number; value: Promise<boolean | undefined> }>();
+
+  constructor(
+    private readonly ttlMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  isPaused(target: AirflowTarget, dagId: string): Promise<boolean | undefined> {
+    const key = `${target.environment.name}\u0000${dagId}`;
+    const hit = this.entries.get(key);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
+    const value = fetchPaused(target, dagId);
+    this.entries.set(key, { at: this.now(), value });
+    return value;
+  }
+}
+
+async function fetchPaused(target: AirflowTarget, dagId: string): Promise<boolean | undefined> {
+  try {
+    const res = await fetch(target.environment.url + target.api.dagPath(dagId), {
+      headers: { ...(await target.auth.headers()), Accept: 'application/json' },
+      signal: AbortSignal.timeout(Math.min(target.timeoutMs, 5000)),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = (await res.json()) as { is_paused?: unknown };
+    return typeof body.is_paused === 'boolean' ? body.is_paused : undefined;
+  } catch {
+    return undefined;
+  }
+}
