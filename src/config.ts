@@ -22,8 +22,10 @@ export type ApiName = 'v1' | 'v2' | 'experimental';
 
 export interface Environment {
   name: string;
+  /** '' until resolved when the environment is named by `composer`. */
   url: string;
-  api: ApiName;
+  composer?: string;
+  api: ApiName | 'auto';
   auth: AuthConfig;
 }
 
@@ -108,7 +110,7 @@ function quickConfig(env: NodeJS.ProcessEnv): LauncherConfig {
   if (problems.length) throw new ConfigError(problems, 'environment');
   return compileConfig(
     {
-      environments: { default: { url: env.AIRFLOW_URL, api: env.AIRFLOW_API ?? 'v2', auth: quickAuth(env) } },
+      environments: { default: { url: env.AIRFLOW_URL, api: env.AIRFLOW_API ?? 'auto', auth: quickAuth(env) } },
       routes: [{ name: 'default', match: { type: ['storage', 'pubsub'] }, dag: env.AIRFLOW_DAG_ID }],
       ...(env.LAUNCHER_MAX_EVENT_AGE ? { maxEventAge: env.LAUNCHER_MAX_EVENT_AGE } : {}),
     },
@@ -135,8 +137,9 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
 
   const environments = new Map<string, Environment>();
   for (const [name, e] of Object.entries(cfg.environments)) {
-    environments.set(name, { name, url: e.url.replace(/\/+$/, ''), api: e.api, auth: e.auth });
-    problems.push(...transportProblems(name, e.url, e.auth));
+    environments.set(name, { name, url: (e.url ?? '').replace(/\/+$/, ''), composer: e.composer, api: e.api, auth: e.auth });
+    if (e.url) problems.push(...transportProblems(name, e.url, e.auth));
+    else if (e.auth.mode === 'none') problems.push(`environments.${name}.auth: mode 'none' is only allowed for loopback URLs`);
   }
   if (environments.size === 0) problems.push('environments: at least one Airflow environment is required');
   if (cfg.requestTimeout >= cfg.functionTimeout) {

@@ -7,6 +7,7 @@ import { createAuth } from './auth';
 import { loadConfig, type LauncherConfig } from './config';
 import { logDeadLetters } from './deadletter';
 import { PausedCache } from './paused';
+import { discoverer } from './discover';
 import { createHandler } from './handler';
 import { createLogger, type Logger } from './logger';
 import type { AirflowTarget } from './trigger';
@@ -15,7 +16,15 @@ export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = pr
   const targets = new Map<string, AirflowTarget>();
   const credentials = new Map();
   for (const e of config.environments.values()) {
-    targets.set(e.name, { environment: e, api: apiFor(e.api), auth: createAuth(e, credentials, { env, timeoutMs: config.requestTimeoutMs }), timeoutMs: config.requestTimeoutMs });
+    const auth = createAuth(e, credentials, { env, timeoutMs: config.requestTimeoutMs });
+    const fixed = e.api !== 'auto' && !e.composer;
+    const target: AirflowTarget = { environment: { ...e }, api: apiFor(e.api === 'auto' ? 'v2' : e.api), auth, timeoutMs: config.requestTimeoutMs };
+    if (!fixed) {
+      target.discover = discoverer(e, auth, config.requestTimeoutMs, env.COMPOSER_API_ENDPOINT);
+      // Start at cold start; an error here is retried by the first event that needs it.
+      target.discover().catch(() => undefined);
+    }
+    targets.set(e.name, target);
   }
   return targets;
 }

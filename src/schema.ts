@@ -77,13 +77,23 @@ export const AuthSchema = z.preprocess(
   z.discriminatedUnion('mode', [GoogleAuth, IapAuth, BasicAuth, AirflowJwtAuth, NoAuth]),
 );
 
-export const EnvironmentSchema = z.strictObject({
-  /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
-  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  /** `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10 contract. */
-  api: z.enum(['v1', 'v2', 'experimental']),
-  auth: AuthSchema.default({ mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
-});
+/** `projects/P/locations/L/environments/E`: a Cloud Composer environment, resolved at cold start. */
+export const COMPOSER_NAME = /^projects\/[^/]+\/locations\/[^/]+\/environments\/[^/]+$/;
+
+export const EnvironmentSchema = z
+  .strictObject({
+    /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    /** Or a Composer environment by name; its airflowUri and Airflow version come from the Composer API. */
+    composer: z.string().regex(COMPOSER_NAME, 'expected projects/PROJECT/locations/REGION/environments/NAME').optional(),
+    /**
+     * `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10
+     * contract, `auto` = ask the server (or Composer's image version) once per instance.
+     */
+    api: z.enum(['v1', 'v2', 'experimental', 'auto']).default('auto'),
+    auth: AuthSchema.default({ mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
+  })
+  .refine((e) => (e.url === undefined) !== (e.composer === undefined), { message: 'give exactly one of url and composer' });
 
 export const RouteSchema = z.strictObject({
   name: z

@@ -10,20 +10,32 @@ import type { RunRequest } from './render';
 
 export type TriggerResult =
   | { kind: 'response'; status: number; body: string; latencyMs: number }
-  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials'; message: string; latencyMs: number };
+  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number };
 
 /** Bodies kept for logs and dead letters are cut to this many characters. */
 export const BODY_EXCERPT_MAX = 2048;
 
 export interface AirflowTarget {
   environment: Environment;
+  /** Set at build time, or by `discover` for `api: auto` / Composer-by-name environments. */
   api: AirflowApi;
   auth: AirflowAuth;
   timeoutMs: number;
+  /** Resolves the URL and API variant once per instance (see discover.ts). */
+  discover?: () => Promise<{ url: string; api: AirflowApi }>;
 }
 
 export async function triggerDagRun(target: AirflowTarget, run: RunRequest): Promise<TriggerResult> {
   const started = performance.now();
+  if (target.discover) {
+    try {
+      const found = await target.discover();
+      target.api = found.api;
+      target.environment.url = found.url;
+    } catch (err) {
+      return { kind: 'failure', failure: 'discovery', message: (err as Error).message, latencyMs: since(started) };
+    }
+  }
   const body = JSON.stringify(target.api.triggerBody(run));
   const url = target.environment.url + target.api.triggerPath(run.dagId);
   let result = await send(target, url, body, started);

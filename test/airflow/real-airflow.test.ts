@@ -11,6 +11,7 @@ import { RealAirflow } from '../support/airflow-server';
 import { ComposerFrontDoorStandIn } from '../support/composer-front-door';
 import { FunctionProcess } from '../support/function-process';
 import { MetadataServerStandIn } from '../support/metadata-server';
+import { ComposerApiStandIn } from '../support/composer-api';
 import { storageCloudEvent, storageData } from '../support/events';
 import { dagRunId } from '../../src/runid';
 import { normalizeEvent } from '../../src/normalize';
@@ -27,6 +28,8 @@ for (const major of [3, 2] as const) {
     let composer: ComposerFrontDoorStandIn;
     let iapDoor: ComposerFrontDoorStandIn;
     let fn: FunctionProcess;
+    let composerApi: ComposerApiStandIn;
+    const COMPOSER_NAME = `projects/test-project/locations/us-central1/environments/airflow${major}`;
     const api = major === 3 ? 'v2' : 'v1';
     const nativeAuth = major === 3 ? 'airflow-jwt' : 'basic';
 
@@ -35,6 +38,8 @@ for (const major of [3, 2] as const) {
       md = await new MetadataServerStandIn().start();
       composer = await new ComposerFrontDoorStandIn(md, airflow).start();
       iapDoor = await new ComposerFrontDoorStandIn(md, airflow, { iapAudience: IAP_AUDIENCE }).start();
+      composerApi = await new ComposerApiStandIn(md).start();
+      composerApi.addEnvironment(COMPOSER_NAME, composer.url, major === 3 ? 'composer-3-airflow-3.1.7-build.2' : 'composer-2.9.7-airflow-2.10.2');
       const route = (name: string, environment: string, prefix: string, dag: string, extra: Record<string, unknown> = {}) => ({
         name,
         environment,
@@ -48,6 +53,8 @@ for (const major of [3, 2] as const) {
         iap: { url: iapDoor.url, api, auth: { mode: 'iap', audience: IAP_AUDIENCE } },
         native: { url: airflow.url, api, auth: { mode: nativeAuth, username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } },
         open: { url: composer.url, api, auth: 'none' },
+        auto: { url: composer.url, api: 'auto', auth: 'google' },
+        named: { composer: COMPOSER_NAME, auth: 'google' },
       };
       const routes = [
         route('google', 'composer', 'google/', 'load_csv'),
@@ -59,6 +66,8 @@ for (const major of [3, 2] as const) {
         route('native', 'native', 'native/', 'load_csv'),
         route('open', 'open', 'open/', 'load_csv'),
         route('paused', 'composer', 'paused/', 'paused_dag'),
+        route('auto', 'auto', 'auto/', 'load_csv'),
+        route('named', 'named', 'named/', 'load_csv'),
       ];
       if (major === 2) {
         environments.experimental = { url: airflow.url, api: 'experimental', auth: { mode: 'basic', username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } };
@@ -66,7 +75,7 @@ for (const major of [3, 2] as const) {
       }
       fn = await FunctionProcess.start(
         { environments, routes, maxEventAge: '1h', requestTimeout: '20s', functionTimeout: '60s' },
-        { GCE_METADATA_HOST: md.host, GOOGLE_CLOUD_PROJECT: 'test-project', AIRFLOW_PASSWORD: airflow.password },
+        { GCE_METADATA_HOST: md.host, GOOGLE_CLOUD_PROJECT: 'test-project', AIRFLOW_PASSWORD: airflow.password, COMPOSER_API_ENDPOINT: composerApi.url },
       );
     });
 
@@ -74,6 +83,7 @@ for (const major of [3, 2] as const) {
       await fn?.stop();
       await iapDoor?.stop();
       await composer?.stop();
+      await composerApi?.stop();
       await md?.stop();
       await airflow?.stop();
     });
@@ -162,6 +172,24 @@ for (const major of [3, 2] as const) {
       assert.equal((await airflow.runsOf('paused_dag')).length, 2);
       const lookups = composer.requests.filter((p) => /\/dags\/paused_dag$/.test(p));
       assert.equal(lookups.length, 1, 'is_paused fetched once for the DAG');
+    });
+
+    test(`api: auto asks the server once and uses ${api}`, async () => {
+      for (const n of [1, 2]) {
+        const ce = file(`auto/${n}.csv`);
+        assert.ok(ok((await fn.sendBinary(ce)).status));
+        assert.equal((await runsFor('load_csv', `gs://landing/auto/${n}.csv`)).length, 1);
+      }
+      const probes = composer.requests.filter((p) => /\/api\/v\d\/version$/.test(p));
+      assert.deepEqual(probes, major === 3 ? ['/api/v2/version'] : ['/api/v2/version', '/api/v1/version'], 'probed once per instance');
+      assert.equal(composer.requests.filter((p) => p === `/api/${api}/dags/load_csv/dagRuns`).length >= 2, true);
+    });
+
+    test(`a Composer environment by name: environments.get gives airflowUri and the image version (${api})`, async () => {
+      const ce = file('named/x.csv');
+      assert.ok(ok((await fn.sendBinary(ce)).status));
+      assert.equal((await runsFor('load_csv', 'gs://landing/named/x.csv')).length, 1);
+      assert.deepEqual(composerApi.calls, [`/v1/${COMPOSER_NAME}`], 'called once, at cold start');
     });
 
     test('no token or password in any log line', () => {

@@ -246,7 +246,7 @@ describe('function start-up and credentials', () => {
       const ce = storageCloudEvent(storageData('any/file.bin'));
       const r1 = await fn!.sendBinary(ce);
       assert.ok(r1.status >= 500, 'no token -> retry');
-      assert.match(String((await fn!.waitOutcomes({ eventId: ce.id }))[0]!.reason), /credentials/);
+      assert.match(String((await fn!.waitOutcomes({ eventId: ce.id }))[0]!.reason), /cannot get a Google access token/);
       md.failTokens = undefined;
       assert.ok(ok((await fn!.sendBinary(ce)).status));
       assert.equal(af.runsOf('quick_dag').length, 1);
