@@ -3,18 +3,17 @@
  * with username/password gives a JWT, cached until it expires (its `exp`) and
  * refreshed once when Airflow answers 401.
  */
-import type { AirflowAuth } from './auth';
+import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
 import { jwtExpiry } from './jwt';
 import { readExcerpt } from './trigger';
-import { TokenCache } from './token-cache';
 
-export class AirflowJwtAuth implements AirflowAuth {
+export class AirflowJwtAuth extends BearerTokenAuth {
   readonly mode = 'airflow-jwt';
-  private readonly tokens: TokenCache;
 
   constructor(baseUrl: string, username: string, password: string, timeoutMs: number) {
-    this.tokens = new TokenCache(async () => {
+    // A fresh JWT may succeed where an expired or revoked one did not: retry once on 401.
+    super(async () => {
       let res: Response;
       try {
         res = await fetch(`${baseUrl}/auth/token`, {
@@ -31,19 +30,6 @@ export class AirflowJwtAuth implements AirflowAuth {
       const token = (JSON.parse(body) as { access_token?: string }).access_token;
       if (!token) throw new RetryableError('POST /auth/token returned no access_token');
       return { value: token, expiresAt: jwtExpiry(token) };
-    }, 60_000);
-  }
-
-  get fetches(): number {
-    return this.tokens.fetches;
-  }
-
-  async headers(): Promise<Record<string, string>> {
-    return { Authorization: `Bearer ${await this.tokens.get()}` };
-  }
-
-  onUnauthorized(sent: Record<string, string>): boolean {
-    this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
-    return true; // a fresh JWT may succeed where an expired or revoked one did not
+    }, 60_000, true);
   }
 }

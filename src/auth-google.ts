@@ -4,35 +4,21 @@
  * (the metadata server on Cloud Functions), scope cloud-platform.
  */
 import type { GoogleAuth } from 'google-auth-library';
-import type { AirflowAuth } from './auth';
+import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
-import { TokenCache } from './token-cache';
 
 const DEFAULT_MARGIN_MS = 5 * 60_000;
 
-export class GoogleAccessTokenAuth implements AirflowAuth {
+export class GoogleAccessTokenAuth extends BearerTokenAuth {
   readonly mode = 'google';
-  private readonly tokens: TokenCache;
   private googleAuth?: GoogleAuth;
 
   constructor(
     private readonly scopes: string[],
     refreshMarginMs = DEFAULT_MARGIN_MS,
   ) {
-    this.tokens = new TokenCache(() => this.fetch(refreshMarginMs), refreshMarginMs);
-  }
-
-  get fetches(): number {
-    return this.tokens.fetches;
-  }
-
-  async headers(): Promise<Record<string, string>> {
-    return { Authorization: `Bearer ${await this.tokens.get()}` };
-  }
-
-  onUnauthorized(sent: Record<string, string>): boolean {
-    this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
-    return false; // a 401 with a fresh Google token is IAM, not expiry: the outcome contract decides
+    // A 401 with a fresh Google token is IAM, not expiry: the outcome contract decides.
+    super(() => this.fetch(refreshMarginMs), refreshMarginMs, false);
   }
 
   private async fetch(marginMs: number) {

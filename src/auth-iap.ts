@@ -4,17 +4,15 @@
  * audience, from google-auth-library (the metadata server's identity endpoint
  * on Cloud Functions). Cached until its `exp`.
  */
-import type { AirflowAuth } from './auth';
+import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
 import { jwtExpiry } from './jwt';
-import { TokenCache } from './token-cache';
 
-export class IapIdTokenAuth implements AirflowAuth {
+export class IapIdTokenAuth extends BearerTokenAuth {
   readonly mode = 'iap';
-  private readonly tokens: TokenCache;
 
   constructor(audience: string) {
-    this.tokens = new TokenCache(async () => {
+    super(async () => {
       try {
         const { GoogleAuth } = await import('google-auth-library');
         const client = await new GoogleAuth().getIdTokenClient(audience);
@@ -23,19 +21,6 @@ export class IapIdTokenAuth implements AirflowAuth {
       } catch (err) {
         throw new RetryableError(`cannot get an ID token for audience ${audience}: ${(err as Error).message}`, err);
       }
-    });
-  }
-
-  get fetches(): number {
-    return this.tokens.fetches;
-  }
-
-  async headers(): Promise<Record<string, string>> {
-    return { Authorization: `Bearer ${await this.tokens.get()}` };
-  }
-
-  onUnauthorized(sent: Record<string, string>): boolean {
-    this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
-    return false;
+    }, 5 * 60_000, false);
   }
 }

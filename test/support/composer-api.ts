@@ -6,7 +6,7 @@
  * metadata-server stand-in issued.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback } from './http';
 import { readFileSync } from 'node:fs';
 import type { MetadataServerStandIn } from './metadata-server';
 import { fixture } from './paths';
@@ -38,14 +38,11 @@ export class ComposerApiStandIn {
       if (!env) return send(404, { error: { code: 404, status: 'NOT_FOUND', message: `Environment ${path} not found.` } });
       send(200, env);
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeServer(this.server);
   }
 }

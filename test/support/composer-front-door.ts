@@ -8,7 +8,7 @@
  * maps the Google identity to an Airflow user.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback } from './http';
 import type { MetadataServerStandIn } from './metadata-server';
 
 export interface FrontDoorOptions {
@@ -62,14 +62,11 @@ export class ComposerFrontDoorStandIn {
         res.writeHead(502).end(`upstream error: ${(err as Error).message}`);
       }
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeServer(this.server);
   }
 }

@@ -6,7 +6,7 @@
  * as the real server does.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback } from './http';
 import { randomBytes } from 'node:crypto';
 
 export interface MetadataServerOptions {
@@ -63,15 +63,12 @@ export class MetadataServerStandIn {
       }
       return send(404, `stand-in metadata server has no ${p}`);
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.host = (await listenLoopback(this.server)).replace('http://', '');
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeServer(this.server);
   }
 }
 
