@@ -3,19 +3,16 @@
  * function's own service account, from Application Default Credentials
  * (the metadata server on Cloud Functions), scope cloud-platform.
  */
-import type { GoogleAuth } from 'google-auth-library';
 import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
-
-const DEFAULT_MARGIN_MS = 5 * 60_000;
+import { sharedGoogleAuth, TOKEN_REFRESH_MARGIN_MS } from './google';
 
 export class GoogleAccessTokenAuth extends BearerTokenAuth {
   readonly mode = 'google';
-  private googleAuth?: GoogleAuth;
 
   constructor(
     private readonly scopes: string[],
-    refreshMarginMs = DEFAULT_MARGIN_MS,
+    refreshMarginMs = TOKEN_REFRESH_MARGIN_MS,
   ) {
     // A 401 with a fresh Google token is IAM, not expiry: the outcome contract decides.
     super(() => this.fetch(refreshMarginMs), refreshMarginMs, false);
@@ -23,10 +20,7 @@ export class GoogleAccessTokenAuth extends BearerTokenAuth {
 
   private async fetch(marginMs: number) {
     try {
-      // Loaded on first use: an instance that never triggers never pays for it.
-      const { GoogleAuth } = await import('google-auth-library');
-      this.googleAuth ??= new GoogleAuth({ scopes: this.scopes, clientOptions: { eagerRefreshThresholdMillis: marginMs } });
-      const client = await this.googleAuth.getClient();
+      const client = await (await sharedGoogleAuth(this.scopes, marginMs)).getClient();
       const { token } = await client.getAccessToken();
       if (!token) throw new Error('no access token returned');
       const expiry = client.credentials.expiry_date ?? undefined;

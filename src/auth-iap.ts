@@ -7,6 +7,7 @@
 import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
 import { jwtExpiry } from './jwt';
+import { sharedGoogleAuth } from './google';
 
 export class IapIdTokenAuth extends BearerTokenAuth {
   readonly mode = 'iap';
@@ -14,8 +15,7 @@ export class IapIdTokenAuth extends BearerTokenAuth {
   constructor(audience: string) {
     super(async () => {
       try {
-        const { GoogleAuth } = await import('google-auth-library');
-        const client = await new GoogleAuth().getIdTokenClient(audience);
+        const client = await (await sharedGoogleAuth()).getIdTokenClient(audience);
         const token = await client.idTokenProvider.fetchIdToken(audience);
         return { value: token, expiresAt: jwtExpiry(token) ?? Date.now() + 3_000_000 };
       } catch (err) {

@@ -10,6 +10,7 @@ import { apiFor, type AirflowApi } from './api';
 import type { AirflowAuth } from './auth';
 import type { ApiName, Environment } from './config';
 import { RetryableError } from './errors';
+import { sharedGoogleAuth } from './google';
 
 export const COMPOSER_ENDPOINT_DEFAULT = 'https://composer.googleapis.com';
 
@@ -64,8 +65,8 @@ async function probeApi(url: string, auth: AirflowAuth, timeoutMs: number): Prom
 async function composerEnvironment(name: string, endpoint: string, timeoutMs: number): Promise<{ url: string; api: ApiName }> {
   let data: { config?: { airflowUri?: string; softwareConfig?: { imageVersion?: string } } };
   try {
-    const { GoogleAuth } = await import('google-auth-library');
-    const client = await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+    // The same GoogleAuth as auth mode `google`: the token fetched here is the one the triggers reuse.
+    const client = await (await sharedGoogleAuth()).getClient();
     const res = await client.request<typeof data>({ url: `${endpoint.replace(/\/+$/, '')}/v1/${name}`, timeout: timeoutMs });
     data = res.data;
   } catch (err) {

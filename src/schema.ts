@@ -4,6 +4,7 @@
  * what the handler runs.
  */
 import { z } from 'zod';
+import { CLOUD_PLATFORM } from './google';
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -46,7 +47,7 @@ export const MatchSchema = z.strictObject({
 const GoogleAuth = z.strictObject({
   mode: z.literal('google'),
   /** OAuth scopes for the access token; Composer needs cloud-platform. */
-  scopes: z.array(z.string()).min(1).default(['https://www.googleapis.com/auth/cloud-platform']),
+  scopes: z.array(z.string()).min(1).default([CLOUD_PLATFORM]),
 });
 
 /** Env var names only: passwords come from the environment (gcloud --set-secrets), never the file. */
@@ -91,7 +92,7 @@ export const EnvironmentSchema = z
      * contract, `auto` = ask the server (or Composer's image version) once per instance.
      */
     api: z.enum(['v1', 'v2', 'experimental', 'auto']).default('auto'),
-    auth: AuthSchema.default({ mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
+    auth: AuthSchema.default({ mode: 'google', scopes: [CLOUD_PLATFORM] }),
   })
   .refine((e) => (e.url === undefined) !== (e.composer === undefined), { message: 'give exactly one of url and composer' });
 

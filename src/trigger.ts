@@ -38,13 +38,9 @@ export async function triggerDagRun(target: AirflowTarget, run: RunRequest): Pro
   }
   const body = JSON.stringify(target.api.triggerBody(run));
   const url = target.environment.url + target.api.triggerPath(run.dagId);
-  let result = await send(target, url, body, started);
-  // A rejected credential may just have expired early: one retry with a fresh one.
-  if (result.kind === 'response' && result.status === 401 && result.retryable) {
-    result = await send(target, url, body, started);
-  }
-  const { retryable: _ignored, ...rest } = result as TriggerResult & { retryable?: boolean };
-  return rest as TriggerResult;
+  const first = await send(target, url, body, started);
+  // A rejected credential may just have expired early: one resend with a fresh one, when the auth mode says it may help.
+  return first.resend ? (await send(target, url, body, started)).result : first.result;
 }
 
 async function send(
@@ -52,12 +48,12 @@ async function send(
   url: string,
   body: string,
   started: number,
-): Promise<TriggerResult & { retryable?: boolean }> {
+): Promise<{ result: TriggerResult; resend?: boolean }> {
   let headers: Record<string, string>;
   try {
     headers = await target.auth.headers();
   } catch (err) {
-    return { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) };
+    return { result: { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) } };
   }
   try {
     const res = await fetch(url, {
@@ -68,16 +64,18 @@ async function send(
       signal: AbortSignal.timeout(target.timeoutMs),
     });
     const text = await readExcerpt(res);
-    const retryable = res.status === 401 ? (target.auth.onUnauthorized?.(headers) ?? false) : false;
-    return { kind: 'response', status: res.status, body: text, latencyMs: since(started), retryable };
+    const resend = res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false);
+    return { result: { kind: 'response', status: res.status, body: text, latencyMs: since(started) }, resend };
   } catch (err) {
     const e = err as Error;
     const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
     return {
-      kind: 'failure',
-      failure: timeout ? 'timeout' : 'network',
-      message: timeout ? `no response within ${target.timeoutMs}ms` : describeNetworkError(e),
-      latencyMs: since(started),
+      result: {
+        kind: 'failure',
+        failure: timeout ? 'timeout' : 'network',
+        message: timeout ? `no response within ${target.timeoutMs}ms` : describeNetworkError(e),
+        latencyMs: since(started),
+      },
     };
   }
 }
