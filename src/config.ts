@@ -17,6 +17,7 @@ import { ConfigSchema, RouteSchema, issuesToProblems, type AuthConfig, type RawC
 import { compileTemplate, hasTemplate, type Template } from './template';
 import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from './event';
 import { CONTEXT_ROOTS } from './context';
+import type { RetryPolicy } from './retry';
 
 export type ApiName = 'v1' | 'v2' | 'experimental';
 
@@ -61,6 +62,10 @@ export interface LauncherConfig {
   requestTimeoutMs: number;
   functionTimeoutMs: number;
   maxConfBytes: number;
+  retry: RetryPolicy;
+  /** gs://bucket/prefix/ for dead-letter records, when configured. */
+  deadLetters?: { bucket: string; prefix: string };
+  configRefreshMs: number;
   origin: string;
 }
 
@@ -113,6 +118,7 @@ function quickConfig(env: NodeJS.ProcessEnv): LauncherConfig {
       environments: { default: { url: env.AIRFLOW_URL, api: env.AIRFLOW_API ?? 'auto', auth: quickAuth(env) } },
       routes: [{ name: 'default', match: { type: ['storage', 'pubsub'] }, dag: env.AIRFLOW_DAG_ID }],
       ...(env.LAUNCHER_MAX_EVENT_AGE ? { maxEventAge: env.LAUNCHER_MAX_EVENT_AGE } : {}),
+      ...(env.LAUNCHER_DEAD_LETTERS ? { deadLetters: env.LAUNCHER_DEAD_LETTERS } : {}),
     },
     'environment (AIRFLOW_URL, AIRFLOW_DAG_ID)',
   );
@@ -154,6 +160,9 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
     requestTimeoutMs: cfg.requestTimeout,
     functionTimeoutMs: cfg.functionTimeout,
     maxConfBytes: cfg.maxConfBytes,
+    retry: { attempts: cfg.retry.attempts, initialBackoffMs: cfg.retry.initialBackoff, maxBackoffMs: cfg.retry.maxBackoff },
+    ...(cfg.deadLetters && { deadLetters: parseGsUri(cfg.deadLetters, true) }),
+    configRefreshMs: cfg.configRefresh,
     origin,
   };
 }
@@ -183,6 +192,15 @@ function semanticProblems(raw: unknown): string[] {
   const problems: string[] = [];
   compileRoutes(routes.map((r) => { const p = RouteSchema.safeParse(r); return p.success ? p.data : undefined; }), envs, problems);
   return problems;
+}
+
+/** gs://bucket/path -> { bucket, prefix }; a prefix gets a trailing slash when `folder`. */
+export function parseGsUri(uri: string, folder = false): { bucket: string; prefix: string } {
+  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m) throw new ConfigError([`expected gs://bucket/path, got ${uri}`], uri);
+  let prefix = m[2] ?? '';
+  if (folder && prefix && !prefix.endsWith('/')) prefix += '/';
+  return { bucket: m[1]!, prefix };
 }
 
 function isLoopback(url: string): boolean {

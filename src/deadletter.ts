@@ -2,11 +2,14 @@
  * Where events that will never become a DAG run go, with the reason.
  *
  * The seam: the handler hands every rejected or expired (event, route) to a
- * DeadLetterSink. This one records it in the outcome's ERROR log line (the
- * whole event included), which a log-based alert or sink can pick up; a
- * Cloud Storage sink slots in behind the same interface.
+ * DeadLetterSink. With `deadLetters: gs://bucket/prefix/` configured that is
+ * the Cloud Storage sink (deadletter-gcs.ts), which `dag-launcher replay`
+ * reads back; without it the record lives only in the outcome's ERROR log
+ * line (the whole event included), for a log-based alert or sink.
  */
 export interface DeadLetterRecord {
+  /** Deterministic per (event, route): the run id it would have had, or a hash of an unreadable event. */
+  key: string;
   reason: string;
   outcome: 'rejected' | 'expired';
   route?: string;
@@ -31,6 +34,23 @@ export interface DeadLetterSink {
 export const logDeadLetters: DeadLetterSink = {
   write: async () => 'log',
 };
+
+/**
+ * The delivered event back from a record: `{base64}` objects (what
+ * serializableEvent made of Buffers) become Buffers again, so the event
+ * normalizes exactly as it did when it was delivered.
+ */
+export function reviveEvent(stored: unknown): unknown {
+  if (Array.isArray(stored)) return stored.map(reviveEvent);
+  if (stored && typeof stored === 'object') {
+    const keys = Object.keys(stored);
+    if (keys.length === 1 && keys[0] === 'base64' && typeof (stored as { base64: unknown }).base64 === 'string') {
+      return Buffer.from((stored as { base64: string }).base64, 'base64');
+    }
+    return Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, reviveEvent(v)]));
+  }
+  return stored;
+}
 
 /** JSON-safe copy of a delivered event: Buffers become base64, cycles are cut. */
 export function serializableEvent(event: unknown): unknown {

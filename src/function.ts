@@ -5,7 +5,8 @@
 import { apiFor } from './api';
 import { createAuth } from './auth';
 import { loadConfig, type LauncherConfig } from './config';
-import { logDeadLetters } from './deadletter';
+import { logDeadLetters, type DeadLetterSink } from './deadletter';
+import { GcsDeadLetterSink } from './deadletter-gcs';
 import { PausedCache } from './paused';
 import { discoverer } from './discover';
 import { createHandler } from './handler';
@@ -40,8 +41,17 @@ export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Log
     throw err;
   }
   logger.info(
-    { configOrigin: config.origin, routes: config.routes.length, environments: [...config.environments.keys()] },
+    {
+      configOrigin: config.origin,
+      routes: config.routes.length,
+      environments: [...config.environments.keys()],
+      deadLetters: config.deadLetters ? `gs://${config.deadLetters.bucket}/${config.deadLetters.prefix}` : 'log',
+    },
     'dag-launcher ready',
   );
-  return createHandler({ config, logger, targets, deadLetters: logDeadLetters, paused: new PausedCache() });
+  return createHandler({ config, logger, targets, deadLetters: deadLetterSink(config), paused: new PausedCache() });
+}
+
+export function deadLetterSink(config: LauncherConfig): DeadLetterSink {
+  return config.deadLetters ? new GcsDeadLetterSink(config.deadLetters.bucket, config.deadLetters.prefix) : logDeadLetters;
 }

@@ -6,7 +6,9 @@
 import type { AirflowApi } from './api';
 import type { AirflowAuth } from './auth';
 import type { LauncherConfig } from './config';
-import { serializableEvent, type DeadLetterSink } from './deadletter';
+import { createHash } from 'node:crypto';
+import { serializableEvent, type DeadLetterRecord, type DeadLetterSink } from './deadletter';
+import { dagRunId } from './runid';
 import { RejectedError } from './errors';
 import type { TriggerEvent } from './event';
 import { traceFields, type Logger } from './logger';
@@ -15,6 +17,7 @@ import { decideOutcome, type Outcome } from './outcome';
 import { renderRun, type RunRequest } from './render';
 import { routeEvent, type RouteMatch } from './route';
 import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
+import { DEFAULT_RETRY, deliveryBudgetMs, withRetry, type RetryClock } from './retry';
 import { VERSION } from './version';
 import type { PausedCache } from './paused';
 
@@ -27,6 +30,8 @@ export interface HandlerDeps {
   /** Flags runs created on paused DAGs; omit to skip the check. */
   paused?: PausedCache;
   now?: () => number;
+  /** Clock for in-delivery retries (tests make it instant). */
+  retryClock?: RetryClock;
 }
 
 /** Thrown to make the platform redeliver; the outcome lines say why. */
@@ -43,7 +48,8 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
       event = normalizeEvent(delivered);
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;
-      await deadLetter(deps, { outcome: 'rejected', reason: err.message }, undefined, undefined, delivered, firstSeen);
+      const stored = await deadLetter(deps, { outcome: 'rejected', reason: err.message }, undefined, undefined, undefined, delivered, firstSeen);
+      if (!stored) throw new RedeliverError('the dead letter could not be stored; redeliver');
       return;
     }
     // On every line (not as child bindings): the GCP formatter only maps trace fields it sees per call.
@@ -59,7 +65,7 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
 
     const results = await Promise.all(matches.map((m) => attempt(deps, m, event, age)));
     let retry = 0;
-    for (const { run, outcome, result, match, paused } of results) {
+    for (const { run, outcome, result, match, paused, attempts, latencyMs } of results) {
       const fields = {
         ...common,
         outcome: outcome.outcome,
@@ -68,7 +74,8 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
         dagId: run?.dagId,
         dagRunId: run?.dagRunId,
         httpStatus: result?.kind === 'response' ? result.status : undefined,
-        latencyMs: result?.latencyMs,
+        latencyMs,
+        attempts,
         reason: outcome.reason,
       };
       if (outcome.outcome === 'triggered' && paused) {
@@ -79,22 +86,27 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
         retry++;
         log.warn({ ...fields, responseExcerpt: responseOf(result) }, `retry: ${outcome.reason}`);
       } else {
-        await deadLetter(deps, outcome as Outcome & { outcome: 'rejected' | 'expired' }, match, run, delivered, firstSeen, result, log, fields);
+        const stored = await deadLetter(deps, outcome as Outcome & { outcome: 'rejected' | 'expired' }, event, match, run, delivered, firstSeen, result, log, fields);
+        if (!stored) retry++;
       }
     }
     if (retry > 0) throw new RedeliverError(`${retry} of ${results.length} route(s) will be retried (event ${event.id})`);
   };
 }
 
-interface Attempt {
+export interface Attempt {
   match: RouteMatch;
   run?: RunRequest;
   result?: TriggerResult;
   outcome: Outcome;
   paused?: boolean;
+  attempts?: number;
+  /** All tries of this delivery, backoff included. */
+  latencyMs?: number;
 }
 
-async function attempt(deps: HandlerDeps, match: RouteMatch, event: TriggerEvent, age: { eventAgeMs: number; maxEventAgeMs: number }): Promise<Attempt> {
+/** One (event, route): render, trigger with in-delivery retries, decide. Also what `replay` runs. */
+export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'paused' | 'retryClock'>, match: RouteMatch, event: TriggerEvent, age: { eventAgeMs: number; maxEventAgeMs: number }): Promise<Attempt> {
   let run: RunRequest;
   try {
     run = renderRun(deps.config, match, event);
@@ -103,15 +115,23 @@ async function attempt(deps: HandlerDeps, match: RouteMatch, event: TriggerEvent
     throw err;
   }
   const target = deps.targets.get(match.route.environment)!;
-  const result = await triggerDagRun(target, run);
+  const started = performance.now();
+  const { result, attempts } = await withRetry(
+    () => triggerDagRun(target, run),
+    deps.config.retry ?? DEFAULT_RETRY,
+    { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
+    deps.retryClock,
+  );
   const outcome = decideOutcome(result, target.api, age);
   const paused = outcome.outcome === 'triggered' && deps.paused ? await deps.paused.isPaused(target, run.dagId) : undefined;
-  return { match, run, result, outcome, paused };
+  return { match, run, result, outcome, paused, attempts, latencyMs: Math.round(performance.now() - started) };
 }
 
+/** Stores the record and logs the outcome at ERROR; false (logged too) when the store failed, so the event is redelivered. */
 async function deadLetter(
   deps: HandlerDeps,
   outcome: { outcome: 'rejected' | 'expired'; reason: string },
+  normalized: TriggerEvent | undefined,
   match: RouteMatch | undefined,
   run: RunRequest | undefined,
   delivered: unknown,
@@ -119,9 +139,11 @@ async function deadLetter(
   result?: TriggerResult,
   log: Logger = deps.logger,
   fields: Record<string, unknown> = { outcome: outcome.outcome, reason: outcome.reason },
-): Promise<void> {
+): Promise<boolean> {
   const event = serializableEvent(delivered);
-  const record = {
+  const key = normalized && match ? dagRunId(normalized, match.route.name) : `unreadable-${createHash('sha256').update(JSON.stringify(event)).digest('hex').slice(0, 40)}`;
+  const record: DeadLetterRecord = {
+    key,
     outcome: outcome.outcome,
     reason: outcome.reason,
     route: match?.route.name,
@@ -135,9 +157,19 @@ async function deadLetter(
     firstSeen,
     launcherVersion: VERSION,
   };
-  // If the store fails this throws, and the platform redelivers: nothing is dropped silently.
-  const deadLetter = await deps.deadLetters.write(record);
+  let deadLetter: string;
+  try {
+    deadLetter = await deps.deadLetters.write(record);
+  } catch (err) {
+    // Nothing is dropped silently: the event goes back to the platform and is redelivered.
+    log.error(
+      { ...fields, outcome: 'retry', deadLetterError: (err as Error).message, wouldBe: outcome.outcome },
+      `retry: ${outcome.outcome} (${outcome.reason}) but the dead letter could not be stored; the event will be redelivered`,
+    );
+    return false;
+  }
   log.error({ ...fields, responseExcerpt: record.responseExcerpt, deadLetter, event }, `${outcome.outcome}: ${outcome.reason}`);
+  return true;
 }
 
 function responseOf(result: TriggerResult | undefined): string | undefined {

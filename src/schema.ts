@@ -124,6 +124,21 @@ export const ConfigSchema = z.strictObject({
   functionTimeout: Duration.default(60_000),
   /** Largest rendered conf, in bytes of JSON, before an event is rejected. */
   maxConfBytes: z.number().int().positive().default(64 * 1024),
+  /** Retries inside one delivery for 429/502/503/504, connection resets and token failures; then the platform redelivers. */
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(1).max(10).default(4),
+      initialBackoff: Duration.default(250),
+      maxBackoff: Duration.default(8_000),
+    })
+    .default({ attempts: 4, initialBackoff: 250, maxBackoff: 8_000 }),
+  /** Where rejected and expired events are kept: `gs://bucket/prefix/`. Without it they are only in the ERROR log line. */
+  deadLetters: z
+    .string()
+    .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/, 'expected gs://bucket/prefix/ (a Cloud Storage bucket name, then an optional prefix)')
+    .optional(),
+  /** How often a gs:// config is re-checked for a new generation. */
+  configRefresh: Duration.default(60_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

@@ -7,10 +7,11 @@ import type { AirflowApi } from './api';
 import type { AirflowAuth } from './auth';
 import type { Environment } from './config';
 import type { RunRequest } from './render';
+import { parseRetryAfter } from './retry';
 
 export type TriggerResult =
-  | { kind: 'response'; status: number; body: string; latencyMs: number }
-  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number };
+  | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
+  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number; code?: string };
 
 /** Bodies kept for logs and dead letters are cut to this many characters. */
 export const BODY_EXCERPT_MAX = 2048;
@@ -65,7 +66,8 @@ async function send(
     });
     const text = await readExcerpt(res);
     const resend = res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false);
-    return { result: { kind: 'response', status: res.status, body: text, latencyMs: since(started) }, resend };
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    return { result: { kind: 'response', status: res.status, body: text, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) }, resend };
   } catch (err) {
     const e = err as Error;
     const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
@@ -75,6 +77,7 @@ async function send(
         failure: timeout ? 'timeout' : 'network',
         message: timeout ? `no response within ${target.timeoutMs}ms` : describeNetworkError(e),
         latencyMs: since(started),
+        ...(!timeout && networkCode(e) !== undefined && { code: networkCode(e) }),
       },
     };
   }
@@ -101,6 +104,11 @@ export async function readExcerpt(res: Response): Promise<string> {
 function describeNetworkError(e: Error): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ? `${cause.code}: ${cause.message ?? e.message}` : e.message;
+}
+
+function networkCode(e: Error): string | undefined {
+  const cause = (e as { cause?: { code?: unknown } }).cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 function since(started: number): number {

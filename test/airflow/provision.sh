@@ -1,27 +1,47 @@
 #!/usr/bin/env bash
-# Provision the real Apache Airflow servers the integration tests run against:
-# one virtualenv per Airflow generation, from PyPI, in a cache directory outside
-# the clone so CI and later runs reuse them. Idempotent: a venv whose marker
-# matches the wanted version is left alone and nothing is installed.
+# Provision the real servers the integration tests run against, in a cache
+# directory outside the clone so CI and later runs reuse them:
+#   - one virtualenv per Airflow generation, from PyPI, with psycopg2 for its
+#     PostgreSQL metadata database;
+#   - PostgreSQL itself (Debian's package), only if it is not installed;
+#   - fake-gcs-server, the Cloud Storage emulator, from the Go module proxy.
+# Idempotent: whatever already matches its marker/version is left alone and
+# nothing is installed.
 #
-#   test/airflow/provision.sh            # both (2.x and 3.x)
-#   test/airflow/provision.sh 3          # only Airflow 3
+#   test/airflow/provision.sh            # everything
+#   test/airflow/provision.sh 3          # only Airflow 3 (plus PostgreSQL)
 #
 # Env: DAG_LAUNCHER_CACHE (default ~/.cache/dag-launcher), PYTHON (default python3),
-#      AIRFLOW2_VERSION / AIRFLOW3_VERSION to pin other releases.
+#      AIRFLOW2_VERSION / AIRFLOW3_VERSION to pin other releases,
+#      FAKE_GCS_VERSION (default v1.56.1).
 set -euo pipefail
 
 cache="${DAG_LAUNCHER_CACHE:-$HOME/.cache/dag-launcher}"
 python="${PYTHON:-python3}"
 airflow2="${AIRFLOW2_VERSION:-2.11.2}"
 airflow3="${AIRFLOW3_VERSION:-3.3.2}"
+# PostgreSQL drivers: psycopg2 for both; Airflow 3 also opens async sessions (asyncpg).
+drivers2="psycopg2-binary==2.9.13"
+drivers3="psycopg2-binary==2.9.13 asyncpg==0.32.0"
+fake_gcs="${FAKE_GCS_VERSION:-v1.56.1}"
 
 provision() {
   local major="$1" version="$2"
   local venv="$cache/airflow-$major"
   local marker="$venv/.dag-launcher-provisioned"
-  if [[ -f "$marker" && "$(cat "$marker")" == "$version" && -x "$venv/bin/airflow" ]]; then
+  local drivers
+  if [[ "$major" == 3 ]]; then drivers="$drivers3"; else drivers="$drivers2"; fi
+  local want="$version $drivers"
+  if [[ -f "$marker" && "$(cat "$marker")" == "$want" && -x "$venv/bin/airflow" ]]; then
     echo "airflow $major: $version already provisioned in $venv"
+    return 0
+  fi
+  if [[ -f "$marker" && "$(cut -d' ' -f1 "$marker")" == "$version" && -x "$venv/bin/airflow" ]]; then
+    # Airflow itself is there; bring only the database drivers up to date.
+    # shellcheck disable=SC2086 # a list of requirement specifiers
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $drivers
+    echo "$want" > "$marker"
+    echo "airflow $major: $version provisioned, added $drivers"
     return 0
   fi
   echo "airflow $major: installing apache-airflow==$version into $venv (first run only)"
@@ -29,7 +49,8 @@ provision() {
   mkdir -p "$cache"
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "apache-airflow==$version"
+  # shellcheck disable=SC2086 # a list of requirement specifiers
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "apache-airflow==$version" $drivers
   # The installed version must be what we asked for, and importable.
   local got
   got="$(AIRFLOW_HOME="$(mktemp -d)" "$venv/bin/python" -c 'import airflow; print(airflow.__version__)' 2>/dev/null | tail -n 1)"
@@ -37,10 +58,38 @@ provision() {
     echo "airflow $major: expected $version, venv imports '$got'" >&2
     exit 1
   fi
-  echo "$version" > "$marker"
+  echo "$want" > "$marker"
   echo "airflow $major: $version ready"
 }
 
+postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; then
+    echo "postgresql: $(compgen -G "/usr/lib/postgresql/*/bin/initdb" | head -n 1 | xargs dirname) already installed"
+    return 0
+  fi
+  echo "postgresql: installing Debian's postgresql package (first run only)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends postgresql > /dev/null
+  # The package starts a system cluster; the tests run their own, so stop it.
+  if command -v pg_ctlcluster > /dev/null; then pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop || true; done; fi
+}
+
+fake_gcs_server() {
+  local bin="$cache/bin/fake-gcs-server"
+  local marker="$cache/bin/.fake-gcs-server-version"
+  if [[ -x "$bin" && -f "$marker" && "$(cat "$marker")" == "$fake_gcs" ]]; then
+    echo "fake-gcs-server: $fake_gcs already provisioned in $cache/bin"
+    return 0
+  fi
+  echo "fake-gcs-server: installing github.com/fsouza/fake-gcs-server@$fake_gcs from the Go module proxy (first run only)"
+  mkdir -p "$cache/bin"
+  GOBIN="$cache/bin" GOFLAGS=-mod=mod go install "github.com/fsouza/fake-gcs-server@$fake_gcs"
+  echo "$fake_gcs" > "$marker"
+}
+
 want="${1:-all}"
+postgres
 if [[ "$want" == "all" || "$want" == "2" ]]; then provision 2 "$airflow2"; fi
 if [[ "$want" == "all" || "$want" == "3" ]]; then provision 3 "$airflow3"; fi
+if [[ "$want" == "all" || "$want" == "gcs" ]]; then fake_gcs_server; fi

@@ -163,14 +163,27 @@ describe('function under functions-framework -> Airflow stand-ins', () => {
     assert.match(String(line!.responseExcerpt), /conf is not valid/);
   });
 
-  test('429 and 5xx from Airflow: retry (the function answers 5xx so the platform redelivers), then it succeeds', async () => {
-    const ce = storageCloudEvent(storageData('faulty/retry.csv'));
-    for (const status of [429, 503, 500]) {
-      af3.faults.push({ status });
-      assert.ok((await fn.sendBinary(ce)).status >= 500, `Airflow ${status}`);
-    }
+  test('429 (Retry-After honoured), 503 and a connection reset are retried inside the delivery: one delivery, one run', async () => {
+    const ce = storageCloudEvent(storageData('faulty/inside.csv'));
+    af3.faults.push({ status: 429, headers: { 'Retry-After': '1' } }, { status: 503 }, { reset: true });
+    const started = Date.now();
     assert.ok(ok((await fn.sendBinary(ce)).status));
-    assert.deepEqual((await fn.waitOutcomes({ eventId: ce.id }, 4)).map((l) => l.outcome), ['retry', 'retry', 'retry', 'triggered']);
+    assert.ok(Date.now() - started >= 1000, 'waited the 1 s Retry-After asked for');
+    const [line] = await fn.waitOutcomes({ eventId: ce.id });
+    assert.equal(line!.outcome, 'triggered');
+    assert.equal(line!.attempts, 4);
+    assert.equal(af3.runsOf('load_csv').filter((r) => r.conf.uri === 'gs://landing/faulty/inside.csv').length, 1);
+  });
+
+  test('a failure that outlasts the in-delivery retries goes back to the platform (5xx), whose redelivery then succeeds', async () => {
+    const ce = storageCloudEvent(storageData('faulty/retry.csv'));
+    af3.faults.push({ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    assert.ok((await fn.sendBinary(ce)).status >= 500, 'four 503s: handed back to the platform');
+    af3.faults.push({ status: 500 });
+    assert.ok((await fn.sendBinary(ce)).status >= 500, 'a 500 is not retried in the delivery: the platform backs off');
+    assert.ok(ok((await fn.sendBinary(ce)).status));
+    const lines = await fn.waitOutcomes({ eventId: ce.id }, 3);
+    assert.deepEqual(lines.map((l) => `${l.outcome}:${l.httpStatus}:${l.attempts}`), ['retry:503:4', 'retry:500:1', 'triggered:200:1']);
   });
 
   test('an Airflow that hangs past requestTimeout: retry well inside the function timeout', async () => {

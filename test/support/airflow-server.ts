@@ -1,7 +1,8 @@
 /**
  * The real Apache Airflow (from PyPI, provisioned by test/airflow/provision.sh
- * into a cache directory) started on 127.0.0.1 with a SQLite database in a
- * temp dir and DAG files of the tests' own. Airflow 3 runs `airflow
+ * into a cache directory) started on 127.0.0.1 with its metadata database in a
+ * throwaway PostgreSQL server (as on Cloud Composer; SQLite cannot take
+ * concurrent triggers) and DAG files of the tests' own in a temp dir. Airflow 3 runs `airflow
  * api-server` (public API /api/v2, JWT from POST /auth/token); Airflow 2 runs
  * `airflow webserver` (/api/v1 with the basic-auth backend, optionally the
  * experimental API). Stopped by the PID this harness started.
@@ -12,6 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './function-process';
+import { PostgresServer } from './postgres';
 
 export const AIRFLOW_CACHE = process.env.DAG_LAUNCHER_CACHE ?? join(homedir(), '.cache', 'dag-launcher');
 
@@ -49,6 +51,8 @@ export class RealAirflow {
   private home = '';
   private jwt?: string;
   private output: string[] = [];
+  private pg?: PostgresServer;
+  private dbUrl = '';
 
   private constructor(readonly major: 2 | 3) {}
 
@@ -58,7 +62,12 @@ export class RealAirflow {
 
   static async start(major: 2 | 3, options: AirflowOptions): Promise<RealAirflow> {
     const af = new RealAirflow(major);
-    await af.boot(options);
+    try {
+      await af.boot(options);
+    } catch (e) {
+      await af.stop();
+      throw e;
+    }
     return af;
   }
 
@@ -70,7 +79,12 @@ export class RealAirflow {
       AIRFLOW__CORE__DAGS_FOLDER: join(this.home, 'dags'),
       AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
       AIRFLOW__CORE__UNIT_TEST_MODE: 'False',
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${join(this.home, 'airflow.db')}`,
+      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: this.dbUrl,
+      // One request can hold a pooled connection while it waits for a second
+      // one; with the default pool (5 + 10) a burst of concurrent triggers
+      // waits out pool_timeout (30 s) and fails. Room for a burst of 64.
+      AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE: '32',
+      AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW: '96',
       AIRFLOW__LOGGING__LOGGING_LEVEL: 'WARNING',
       NO_PROXY: '*',
     };
@@ -100,6 +114,8 @@ export class RealAirflow {
     if (!existsSync(bin)) throw new Error(`Airflow ${this.major} is not provisioned at ${bin}: run test/airflow/provision.sh`);
     this.home = mkdtempSync(join(tmpdir(), `dag-launcher-airflow${this.major}-`));
     mkdirSync(join(this.home, 'dags'));
+    this.pg = await PostgresServer.start();
+    this.dbUrl = this.pg.createDatabase('airflow');
     for (const dag of options.dags) writeFileSync(join(this.home, 'dags', `${dag}.py`), dagFile(this.major, dag, options.paused?.includes(dag) ?? false));
     const port = await freePort();
     const env = this.env(port, options);
@@ -183,6 +199,7 @@ export class RealAirflow {
         }
       }
     }
+    await this.pg?.stop();
     if (this.home) rmSync(this.home, { recursive: true, force: true });
   }
 }

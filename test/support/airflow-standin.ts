@@ -30,6 +30,9 @@ export interface Fault {
   status?: number;
   hangMs?: number;
   body?: string;
+  headers?: Record<string, string>;
+  /** Drop the connection without an answer (a reset, as from an overloaded proxy). */
+  reset?: boolean;
 }
 
 const specCache = new Map<string, Document>();
@@ -119,7 +122,11 @@ export class AirflowStandIn {
     this.requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
     const fault = this.faults.shift();
     if (fault?.hangMs) await new Promise((r) => setTimeout(r, fault.hangMs));
-    if (fault?.status) return json(res, fault.status, fault.body ? JSON.parse(fault.body) : { detail: `injected ${fault.status}` });
+    if (fault?.reset) {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault?.status) return json(res, fault.status, fault.body ? JSON.parse(fault.body) : { detail: `injected ${fault.status}` }, fault.headers);
     if (this.expectedToken) {
       const want = this.expectedToken();
       if (!want || req.headers.authorization !== `Bearer ${want}`) return json(res, 401, { detail: 'Not authenticated' });
@@ -155,7 +162,7 @@ export class AirflowStandIn {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
