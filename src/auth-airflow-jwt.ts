@@ -7,11 +7,13 @@ import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
 import { jwtExpiry } from './jwt';
 import { readExcerpt } from './trigger';
+import { rememberSecret } from './secrets';
 
 export class AirflowJwtAuth extends BearerTokenAuth {
   readonly mode = 'airflow-jwt';
 
   constructor(baseUrl: string, username: string, password: string, timeoutMs: number) {
+    rememberSecret(password);
     // A fresh JWT may succeed where an expired or revoked one did not: retry once on 401.
     super(async () => {
       let res: Response;

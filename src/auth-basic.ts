@@ -4,13 +4,17 @@
  * `gcloud functions deploy --set-secrets` fills from Secret Manager.
  */
 import type { AirflowAuth } from './auth';
+import { rememberSecret } from './secrets';
 
 export class BasicAuth implements AirflowAuth {
   readonly mode = 'basic';
   private readonly header: string;
 
   constructor(username: string, password: string) {
-    this.header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+    this.header = `Basic ${encoded}`;
+    rememberSecret(password);
+    rememberSecret(encoded);
   }
 
   async headers(): Promise<Record<string, string>> {

@@ -5,6 +5,7 @@
  */
 import type { AirflowAuth } from './auth';
 import { TokenCache, type Token } from './token-cache';
+import { rememberSecret } from './secrets';
 
 export abstract class BearerTokenAuth implements AirflowAuth {
   abstract readonly mode: string;
@@ -12,7 +13,11 @@ export abstract class BearerTokenAuth implements AirflowAuth {
 
   /** `retryOn401`: whether a fresh token may fix a 401 (true for Airflow JWTs; a Google identity 401 is IAM). */
   protected constructor(fetchToken: () => Promise<Token>, refreshMarginMs: number, private readonly retryOn401: boolean) {
-    this.tokens = new TokenCache(fetchToken, refreshMarginMs);
+    this.tokens = new TokenCache(async () => {
+      const token = await fetchToken();
+      rememberSecret(token.value);
+      return token;
+    }, refreshMarginMs);
   }
 
   get fetches(): number {

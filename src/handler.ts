@@ -9,6 +9,7 @@ import type { LauncherConfig } from './config';
 import { createHash } from 'node:crypto';
 import { serializableEvent, type DeadLetterRecord, type DeadLetterSink } from './deadletter';
 import { dagRunId } from './runid';
+import { scrubSecrets } from './secrets';
 import { RejectedError } from './errors';
 import type { TriggerEvent } from './event';
 import { traceFields, type Logger } from './logger';
@@ -159,7 +160,7 @@ async function deadLetter(
   };
   let deadLetter: string;
   try {
-    deadLetter = await deps.deadLetters.write(record);
+    deadLetter = await deps.deadLetters.write(scrubRecord(record));
   } catch (err) {
     // Nothing is dropped silently: the event goes back to the platform and is redelivered.
     log.error(
@@ -170,6 +171,11 @@ async function deadLetter(
   }
   log.error({ ...fields, responseExcerpt: record.responseExcerpt, deadLetter, event }, `${outcome.outcome}: ${outcome.reason}`);
   return true;
+}
+
+/** The record as stored: no credential this instance knows, wherever an echoing server put it. */
+function scrubRecord(record: DeadLetterRecord): DeadLetterRecord {
+  return JSON.parse(scrubSecrets(JSON.stringify(record))) as DeadLetterRecord;
 }
 
 function responseOf(result: TriggerResult | undefined): string | undefined {

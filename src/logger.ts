@@ -6,6 +6,7 @@
 import pino, { type Logger } from 'pino';
 import { createGcpLoggingPinoConfig } from '@google-cloud/pino-logging-gcp-config';
 import { VERSION } from './version';
+import { scrubSecrets } from './secrets';
 
 export type { Logger };
 
@@ -41,6 +42,8 @@ export function createLogger(destination?: pino.DestinationStream, env: NodeJS.P
       level: env.LOG_LEVEL ?? 'info',
       base: undefined, // no pid/hostname: Cloud Logging has the instance in its resource labels
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Whatever a field holds, no credential this instance knows leaves in a log line.
+      hooks: { streamWrite: scrubSecrets },
     },
   );
   return destination ? pino(options, destination) : pino(options);

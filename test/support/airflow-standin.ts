@@ -33,6 +33,8 @@ export interface Fault {
   headers?: Record<string, string>;
   /** Drop the connection without an answer (a reset, as from an overloaded proxy). */
   reset?: boolean;
+  /** Put the request's headers and body in the error body, as some proxies and debug pages do. */
+  echo?: boolean;
 }
 
 const specCache = new Map<string, Document>();
@@ -52,6 +54,9 @@ export class AirflowStandIn {
   readonly faults: Fault[] = [];
   /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
   expectedToken?: () => string | undefined;
+  /** When set, POST /auth/token issues JWTs for these credentials (Airflow 3's SimpleAuthManager endpoint). */
+  jwtUsers?: Record<string, string>;
+  readonly issuedJwts: string[] = [];
   url = '';
   private server?: Server;
   private backend!: OpenAPIBackend;
@@ -120,7 +125,9 @@ export class AirflowStandIn {
     }
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
+    if (url.pathname === '/auth/token' && req.method === 'POST' && this.jwtUsers) return this.issueJwt(body, res);
     const fault = this.faults.shift();
+    if (fault?.echo) return json(res, fault.status ?? 500, { detail: `injected ${fault.status ?? 500}`, request: { headers: req.headers, body: raw } });
     if (fault?.hangMs) await new Promise((r) => setTimeout(r, fault.hangMs));
     if (fault?.reset) {
       req.socket.resetAndDestroy();
@@ -137,6 +144,16 @@ export class AirflowStandIn {
       req,
       res,
     );
+  }
+
+  private issueJwt(body: unknown, res: ServerResponse): void {
+    const { username, password } = (body ?? {}) as { username?: string; password?: string };
+    // An endpoint that echoes what it was sent when it refuses it, password included.
+    if (!username || this.jwtUsers?.[username] !== password) return json(res, 401, { detail: 'Invalid credentials', received: body });
+    const payload = Buffer.from(JSON.stringify({ sub: username, exp: Math.floor(Date.now() / 1000) + 3600, n: this.issuedJwts.length })).toString('base64url');
+    const token = `eyJhbGciOiJIUzUxMiJ9.${payload}.c2lnbmF0dXJl${this.issuedJwts.length}`;
+    this.issuedJwts.push(token);
+    json(res, 201, { access_token: token });
   }
 
   private trigger(c: Context, res: ServerResponse): void {
