@@ -142,7 +142,7 @@ async function deadLetter(
   fields: Record<string, unknown> = { outcome: outcome.outcome, reason: outcome.reason },
 ): Promise<boolean> {
   const event = serializableEvent(delivered);
-  const key = normalized && match ? dagRunId(normalized, match.route.name) : `unreadable-${createHash('sha256').update(JSON.stringify(event)).digest('hex').slice(0, 40)}`;
+  const key = normalized && match ? dagRunId(normalized, match.route.name) : unreadableKey(delivered, event);
   const record: DeadLetterRecord = {
     key,
     outcome: outcome.outcome,
@@ -171,6 +171,17 @@ async function deadLetter(
   }
   log.error({ ...fields, responseExcerpt: record.responseExcerpt, deadLetter, event }, `${outcome.outcome}: ${outcome.reason}`);
   return true;
+}
+
+/**
+ * The record key of an event that could not be read: from its CloudEvent id
+ * and source (or gen1 eventId) when it has them, the same whichever content
+ * mode delivered it; otherwise a hash of the whole body.
+ */
+function unreadableKey(delivered: unknown, serialized: unknown): string {
+  const d = (delivered ?? {}) as { id?: unknown; source?: unknown; context?: { eventId?: unknown } };
+  const id = typeof d.id === 'string' ? [d.id, typeof d.source === 'string' ? d.source : ''] : typeof d.context?.eventId === 'string' ? [d.context.eventId, 'gen1'] : undefined;
+  return `unreadable-${createHash('sha256').update(JSON.stringify(id ?? serialized)).digest('hex').slice(0, 40)}`;
 }
 
 /** The record as stored: no credential this instance knows, wherever an echoing server put it. */

@@ -181,6 +181,18 @@ export class RealAirflow {
     return ((await r.json()) as { dag_runs: AirflowRun[] }).dag_runs;
   }
 
+  /** Every run of a DAG, page by page (Airflow caps a page at 100). */
+  async allRunsOf(dagId: string): Promise<AirflowRun[]> {
+    const all: AirflowRun[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const r = await fetch(`${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100&offset=${offset}&order_by=id`, { headers: await this.authHeaders() });
+      if (!r.ok) throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
+      const page = (await r.json()) as { dag_runs: AirflowRun[]; total_entries: number };
+      all.push(...page.dag_runs);
+      if (page.dag_runs.length < 100 || all.length >= page.total_entries) return all;
+    }
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (child?.pid && child.exitCode === null) {
