@@ -65,7 +65,6 @@ export interface LauncherConfig {
   retry: RetryPolicy;
   /** gs://bucket/prefix/ for dead-letter records, when configured. */
   deadLetters?: { bucket: string; prefix: string };
-  configRefreshMs: number;
   origin: string;
 }
 
@@ -162,7 +161,6 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
     maxConfBytes: cfg.maxConfBytes,
     retry: { attempts: cfg.retry.attempts, initialBackoffMs: cfg.retry.initialBackoff, maxBackoffMs: cfg.retry.maxBackoff },
     ...(cfg.deadLetters && { deadLetters: parseGsUri(cfg.deadLetters, true) }),
-    configRefreshMs: cfg.configRefresh,
     origin,
   };
 }

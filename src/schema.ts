@@ -137,8 +137,6 @@ export const ConfigSchema = z.strictObject({
     .string()
     .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/, 'expected gs://bucket/prefix/ (a Cloud Storage bucket name, then an optional prefix)')
     .optional(),
-  /** How often a gs:// config is re-checked for a new generation. */
-  configRefresh: Duration.default(60_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

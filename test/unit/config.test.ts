@@ -113,3 +113,23 @@ test('transport safety: plain http only for loopback, auth none only for loopbac
   const c = compileConfig({ environments: { e: { url: 'https://a.example.com', api: 'experimental', auth: { mode: 'basic', username: 'u' } } }, routes: [{ name: 'r', dag: 'd' }] }, 't');
   assert.deepEqual(c.environments.get('e')!.auth, { mode: 'basic', username: 'u', passwordEnv: 'AIRFLOW_PASSWORD' });
 });
+
+test('deadLetters: gs://bucket/prefix/ parsed (a trailing slash added), anything else refused; quick mode takes LAUNCHER_DEAD_LETTERS', () => {
+  const route = [{ name: 'r', dag: 'd' }];
+  assert.deepEqual(compileConfig({ environments: env, routes: route, deadLetters: 'gs://my-bucket/launcher/dl' }, 't').deadLetters, { bucket: 'my-bucket', prefix: 'launcher/dl/' });
+  assert.deepEqual(compileConfig({ environments: env, routes: route, deadLetters: 'gs://my-bucket' }, 't').deadLetters, { bucket: 'my-bucket', prefix: '' });
+  assert.equal(compileConfig({ environments: env, routes: route }, 't').deadLetters, undefined);
+  for (const bad of ['s3://b/p', 'gs://', 'gs://UPPER/x', 'gs://ab/x', '/tmp/dl']) {
+    assert.match(problems({ environments: env, routes: route, deadLetters: bad }).join('\n'), /deadLetters: expected gs:\/\/bucket\/prefix\//, bad);
+  }
+  const quick = loadConfig({ AIRFLOW_URL: 'http://127.0.0.1:8080', AIRFLOW_DAG_ID: 'd', LAUNCHER_DEAD_LETTERS: 'gs://dl-bucket/x/' });
+  assert.deepEqual(quick.deadLetters, { bucket: 'dl-bucket', prefix: 'x/' });
+});
+
+test('retry: defaults, durations, and bounds', () => {
+  const route = [{ name: 'r', dag: 'd' }];
+  assert.deepEqual(compileConfig({ environments: env, routes: route }, 't').retry, { attempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 });
+  assert.deepEqual(compileConfig({ environments: env, routes: route, retry: { attempts: 2, initialBackoff: '1s' } }, 't').retry, { attempts: 2, initialBackoffMs: 1000, maxBackoffMs: 8000 });
+  assert.match(problems({ environments: env, routes: route, retry: { attempts: 0 } }).join('\n'), /retry\.attempts/);
+  assert.match(problems({ environments: env, routes: route, retry: { tries: 3 } }).join('\n'), /retry/);
+});
