@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './function-process';
 import { PostgresServer } from './postgres';
+import { stopChild } from './process';
 
 export const AIRFLOW_CACHE = process.env.DAG_LAUNCHER_CACHE ?? join(homedir(), '.cache', 'dag-launcher');
 
@@ -194,23 +195,7 @@ export class RealAirflow {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM'); // the server and the workers it forked (its own process group)
-      } catch {
-        /* already gone */
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
+    await stopChild(this.child, { group: true, signal: 'SIGTERM' }); // the server and the workers it forked
     await this.pg?.stop();
     if (this.home) rmSync(this.home, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AIRFLOW_CACHE } from './airflow-server';
 import { freePort } from './function-process';
+import { stopChild } from './process';
 
 export const FAKE_GCS_BIN = join(AIRFLOW_CACHE, 'bin', 'fake-gcs-server');
 
@@ -122,12 +123,6 @@ export class GcsEmulator {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await stopChild(this.child, { graceMs: 5_000 });
   }
 }

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { freePort } from './function-process';
+import { stopChild } from './process';
 
 export function postgresBinDir(): string | undefined {
   const fromEnv = process.env.PG_BINDIR;
@@ -117,23 +118,7 @@ export class PostgresServer {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGINT'); // fast shutdown: disconnect clients, stop
-      } catch {
-        /* gone */
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
+    await stopChild(this.child, { group: true, signal: 'SIGINT' }); // fast shutdown: disconnect clients, stop
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
