@@ -18,7 +18,7 @@ import { decideOutcome, type Outcome } from './outcome';
 import { renderRun, type RunRequest } from './render';
 import { routeEvent, type RouteMatch } from './route';
 import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
-import { DEFAULT_RETRY, deliveryBudgetMs, withRetry, type RetryClock } from './retry';
+import { deliveryBudgetMs, withRetry, type RetryClock } from './retry';
 import { VERSION } from './version';
 import type { PausedCache } from './paused';
 
@@ -119,7 +119,7 @@ export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'pa
   const started = performance.now();
   const { result, attempts } = await withRetry(
     () => triggerDagRun(target, run),
-    deps.config.retry ?? DEFAULT_RETRY,
+    deps.config.retry,
     { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
     deps.retryClock,
   );

@@ -8,7 +8,7 @@
  * an operator's explicit decision, so an old event is tried, not expired.
  */
 import type { Storage, File } from '@google-cloud/storage';
-import type { LauncherConfig } from './config';
+import { parseGsUri, type LauncherConfig } from './config';
 import { reviveEvent, type DeadLetterRecord } from './deadletter';
 import { sharedStorage } from './deadletter-gcs';
 import { RejectedError } from './errors';
@@ -56,11 +56,9 @@ export interface ReplaySummary {
 }
 
 export async function* replayDeadLetters(options: ReplayOptions): AsyncGenerator<RecordReport, ReplaySummary> {
-  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(options.uri);
-  if (!m) throw new Error(`expected gs://bucket/prefix, got ${options.uri}`);
-  const [, bucketName, prefix] = m;
+  const { bucket: bucketName, prefix } = parseGsUri(options.uri);
   const storage = await (options.storage ?? sharedStorage)();
-  const [files] = await storage.bucket(bucketName!).getFiles({ prefix: prefix ?? '', autoPaginate: true });
+  const [files] = await storage.bucket(bucketName).getFiles({ prefix, autoPaginate: true });
   const summary: ReplaySummary = { records: 0, replayed: 0, kept: 0, skipped: 0, dryRun: options.dryRun ?? false };
   for (const file of files.filter((f) => f.name.endsWith('.json')).sort((a, b) => a.name.localeCompare(b.name))) {
     summary.records++;

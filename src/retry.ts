@@ -20,8 +20,6 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialBackoffMs: 250, maxBackoffMs: 8_000 };
-
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 

@@ -34,9 +34,3 @@ export function scrubSecrets(text: string): string {
   for (const s of longestFirst) if (out.includes(s)) out = out.split(s).join('[redacted]');
   return out;
 }
-
-/** For tests: forget everything remembered. */
-export function forgetSecrets(): void {
-  remembered.length = 0;
-  longestFirst = [];
-}

@@ -102,8 +102,8 @@ export async function readExcerpt(res: Response): Promise<string> {
 }
 
 function describeNetworkError(e: Error): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ? `${cause.code}: ${cause.message ?? e.message}` : e.message;
+  const code = networkCode(e);
+  return code ? `${code}: ${(e as { cause?: { message?: string } }).cause?.message ?? e.message}` : e.message;
 }
 
 function networkCode(e: Error): string | undefined {
