@@ -2,7 +2,8 @@
  * Loading and compiling the configuration, once per instance at cold start.
  *
  * Sources, in order:
- * 1. `LAUNCHER_CONFIG`: a YAML or JSON file (relative to the function's source dir);
+ * 1. `LAUNCHER_CONFIG`: a YAML or JSON file (relative to the function's source dir),
+ *    or a `gs://bucket/object` (see config-gcs.ts: loaded at cold start, re-checked);
  * 2. quick mode: `AIRFLOW_URL` + `AIRFLOW_DAG_ID` (+ `AIRFLOW_API`, default v2),
  *    one route that triggers that DAG for every Storage or Pub/Sub event;
  * 3. `launcher.yaml` / `launcher.json` in the working directory.
@@ -96,13 +97,14 @@ export function loadConfigFile(path: string): LauncherConfig {
   return parseConfigText(text, path);
 }
 
-export function parseConfigText(text: string, origin: string): LauncherConfig {
+/** `format` defaults from the origin's extension: `.json` is JSON, anything else YAML. */
+export function parseConfigText(text: string, origin: string, format: 'json' | 'yaml' = extname(origin) === '.json' ? 'json' : 'yaml'): LauncherConfig {
   let raw: unknown;
   try {
     // JSON configs never load the YAML parser (cold start).
-    raw = extname(origin) === '.json' ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text);
+    raw = format === 'json' ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
-    throw new ConfigError([`not valid ${extname(origin) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`], origin);
+    throw new ConfigError([`not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`], origin);
   }
   return compileConfig(raw, origin);
 }

@@ -4,42 +4,123 @@
  */
 import { apiFor } from './api';
 import { createAuth } from './auth';
-import { loadConfig, type LauncherConfig } from './config';
+import { loadConfig, type Environment, type LauncherConfig } from './config';
+import { ConfigUnavailableError, GcsConfigSource, refreshIntervalMs } from './config-gcs';
 import { logDeadLetters, type DeadLetterSink } from './deadletter';
 import { GcsDeadLetterSink } from './deadletter-gcs';
+import { sharedStorage } from './storage';
 import { PausedCache } from './paused';
 import { discoverer } from './discover';
-import { createHandler } from './handler';
+import { createHandler, RedeliverError } from './handler';
 import { createLogger, type Logger } from './logger';
 import type { AirflowTarget } from './trigger';
 
 export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = process.env): Map<string, AirflowTarget> {
-  const targets = new Map<string, AirflowTarget>();
-  const credentials = new Map();
-  for (const e of config.environments.values()) {
-    const auth = createAuth(e, credentials, { env, timeoutMs: config.requestTimeoutMs });
+  return new TargetPool(env).targetsFor(config);
+}
+
+/**
+ * Airflow targets by environment. A reloaded config gets the same target
+ * (and so the same cached tokens and discovery) for every environment whose
+ * definition did not change.
+ */
+export class TargetPool {
+  private readonly credentials = new Map();
+  private built = new Map<string, { key: string; target: AirflowTarget }>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  targetsFor(config: LauncherConfig): Map<string, AirflowTarget> {
+    const targets = new Map<string, AirflowTarget>();
+    const built = new Map<string, { key: string; target: AirflowTarget }>();
+    for (const e of config.environments.values()) {
+      const key = JSON.stringify([e, config.requestTimeoutMs]);
+      const previous = this.built.get(e.name);
+      const target = previous?.key === key ? previous.target : this.build(e, config.requestTimeoutMs);
+      built.set(e.name, { key, target });
+      targets.set(e.name, target);
+    }
+    this.built = built;
+    return targets;
+  }
+
+  private build(e: Environment, timeoutMs: number): AirflowTarget {
+    const auth = createAuth(e, this.credentials, { env: this.env, timeoutMs });
     const fixed = e.api !== 'auto' && !e.composer;
-    const target: AirflowTarget = { environment: { ...e }, api: apiFor(e.api === 'auto' ? 'v2' : e.api), auth, timeoutMs: config.requestTimeoutMs };
+    const target: AirflowTarget = { environment: { ...e }, api: apiFor(e.api === 'auto' ? 'v2' : e.api), auth, timeoutMs };
     if (!fixed) {
-      target.discover = discoverer(e, auth, config.requestTimeoutMs, env.COMPOSER_API_ENDPOINT);
+      target.discover = discoverer(e, auth, timeoutMs, this.env.COMPOSER_API_ENDPOINT);
       // Start at cold start; an error here is retried by the first event that needs it.
       target.discover().catch(() => undefined);
     }
-    targets.set(e.name, target);
+    return target;
   }
-  return targets;
 }
 
-export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger(undefined, env)) {
+export type Handler = (delivered: unknown) => Promise<void>;
+
+export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger(undefined, env)): Handler {
+  if (env.LAUNCHER_CONFIG?.startsWith('gs://')) return createGcsLauncher(env.LAUNCHER_CONFIG, env, logger);
   let config: LauncherConfig;
   let targets: Map<string, AirflowTarget>;
   try {
     config = loadConfig(env);
     targets = buildTargets(config, env);
   } catch (err) {
-    logger.fatal({ err: { message: (err as Error).message } }, 'configuration refused; the function will not start');
-    throw err;
+    refuse(logger, err);
   }
+  logReady(logger, config);
+  return createHandler({ config, logger, targets, deadLetters: deadLetterSink(config), paused: new PausedCache() });
+}
+
+/**
+ * LAUNCHER_CONFIG=gs://bucket/object: the first load starts at cold start;
+ * each event runs on the config in force when it arrives, and a reloaded
+ * config gets a new handler over the same targets where they did not change.
+ */
+function createGcsLauncher(uri: string, env: NodeJS.ProcessEnv, logger: Logger): Handler {
+  let source: GcsConfigSource;
+  try {
+    source = new GcsConfigSource(uri, { storage: () => sharedStorage(env), logger, refreshMs: refreshIntervalMs(env.LAUNCHER_CONFIG_REFRESH) });
+  } catch (err) {
+    refuse(logger, err);
+  }
+  void source.check();
+  const pool = new TargetPool(env);
+  const paused = new PausedCache();
+  let active: { config: LauncherConfig; handle: Handler } | undefined;
+  return async function handleWithLiveConfig(delivered: unknown): Promise<void> {
+    let config: LauncherConfig;
+    try {
+      config = await source.current();
+    } catch (err) {
+      if (!(err instanceof ConfigUnavailableError)) throw err;
+      const eventId = typeof (delivered as { id?: unknown })?.id === 'string' ? (delivered as { id: string }).id : undefined;
+      logger.error({ eventId, outcome: 'retry', reason: err.message }, `retry: ${err.message}`);
+      throw new RedeliverError(err.message);
+    }
+    if (active?.config !== config) {
+      let targets: Map<string, AirflowTarget>;
+      try {
+        targets = pool.targetsFor(config);
+      } catch (err) {
+        // Only a credential problem (a passwordEnv not set) gets here; the event waits for a fix.
+        logger.error({ outcome: 'retry', reason: (err as Error).message, configOrigin: config.origin }, `retry: ${(err as Error).message}`);
+        throw new RedeliverError((err as Error).message);
+      }
+      if (!active) logReady(logger, config);
+      active = { config, handle: createHandler({ config, logger, targets, deadLetters: deadLetterSink(config), paused }) };
+    }
+    return active.handle(delivered);
+  };
+}
+
+function refuse(logger: Logger, err: unknown): never {
+  logger.fatal({ err: { message: (err as Error).message } }, 'configuration refused; the function will not start');
+  throw err;
+}
+
+function logReady(logger: Logger, config: LauncherConfig): void {
   logger.info(
     {
       configOrigin: config.origin,
@@ -49,7 +130,6 @@ export function createLauncher(env: NodeJS.ProcessEnv = process.env, logger: Log
     },
     'dag-launcher ready',
   );
-  return createHandler({ config, logger, targets, deadLetters: deadLetterSink(config), paused: new PausedCache() });
 }
 
 export function deadLetterSink(config: LauncherConfig): DeadLetterSink {

@@ -10,7 +10,7 @@
 import type { Storage, File } from '@google-cloud/storage';
 import { parseGsUri, type LauncherConfig } from './config';
 import { reviveEvent, type DeadLetterRecord } from './deadletter';
-import { sharedStorage } from './deadletter-gcs';
+import { sharedStorage } from './storage';
 import { RejectedError } from './errors';
 import type { TriggerEvent } from './event';
 import { attempt, type HandlerDeps } from './handler';
