@@ -4,12 +4,15 @@
 #   - one virtualenv per Airflow generation, from PyPI, with psycopg2 for its
 #     PostgreSQL metadata database;
 #   - PostgreSQL itself (Debian's package), only if it is not installed;
-#   - fake-gcs-server, the Cloud Storage emulator, from the Go module proxy.
+#   - fake-gcs-server, the Cloud Storage emulator, from the Go module proxy;
+#   - shellcheck (Debian's package), which the deploy/ script tests run.
 # Idempotent: whatever already matches its marker/version is left alone and
 # nothing is installed.
 #
 #   test/airflow/provision.sh            # everything
 #   test/airflow/provision.sh 3          # only Airflow 3 (plus PostgreSQL)
+#   test/airflow/provision.sh gcs        # only the Cloud Storage emulator
+#   test/airflow/provision.sh tools      # only shellcheck
 #
 # Env: DAG_LAUNCHER_CACHE (default ~/.cache/dag-launcher), PYTHON (default python3),
 #      AIRFLOW2_VERSION / AIRFLOW3_VERSION to pin other releases,
@@ -88,8 +91,24 @@ fake_gcs_server() {
   echo "$fake_gcs" > "$marker"
 }
 
+shellcheck_tool() {
+  if command -v shellcheck > /dev/null; then
+    echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p') already installed"
+    return 0
+  fi
+  echo "shellcheck: installing Debian's shellcheck package (first run only)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends shellcheck > /dev/null
+}
+
 want="${1:-all}"
-postgres
+case "$want" in
+  all | 2 | 3 | gcs | tools) ;;
+  *) echo "usage: ${0##*/} [all|2|3|gcs|tools]" >&2; exit 2 ;;
+esac
+if [[ "$want" == "all" || "$want" == "2" || "$want" == "3" ]]; then postgres; fi
 if [[ "$want" == "all" || "$want" == "2" ]]; then provision 2 "$airflow2"; fi
 if [[ "$want" == "all" || "$want" == "3" ]]; then provision 3 "$airflow3"; fi
 if [[ "$want" == "all" || "$want" == "gcs" ]]; then fake_gcs_server; fi
+if [[ "$want" == "all" || "$want" == "tools" ]]; then shellcheck_tool; fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Deploys DAG Launcher triggered by files finalized in a Cloud Storage bucket. --help for options,
+# --dry-run to print the gcloud commands instead of running them.
+set -euo pipefail
+here="$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=deploy/lib.sh
+source "$here/lib.sh"
+# shellcheck source=deploy/function.sh
+source "$here/function.sh"
+TRIGGER=storage
+deploy_function_main "$@"
