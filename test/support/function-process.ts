@@ -34,13 +34,18 @@ export class FunctionProcess {
   private exited?: Promise<void>;
 
   /** Starts the function with a config (an object is written to a temp JSON file) and extra env. */
-  static async start(config: unknown, env: Record<string, string> = {}): Promise<FunctionProcess> {
+  /**
+   * `root`: run a built package the way the Node.js runtime does: from that
+   * directory, with its own functions-framework, and no --source, so the
+   * framework finds the code through package.json's `main`.
+   */
+  static async start(config: unknown, env: Record<string, string> = {}, options: { root?: string } = {}): Promise<FunctionProcess> {
     const fp = new FunctionProcess();
-    await fp.spawn(config, env);
+    await fp.spawn(config, env, options.root);
     return fp;
   }
 
-  private async spawn(config: unknown, env: Record<string, string>): Promise<void> {
+  private async spawn(config: unknown, env: Record<string, string>, root?: string): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'dag-launcher-fn-'));
     let configPath: string | undefined;
     if (typeof config === 'string') configPath = config;
@@ -50,12 +55,13 @@ export class FunctionProcess {
     }
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
-    const main = resolve(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
+    const main = resolve(root ?? REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
+    const source = root ? [] : [`--source=${resolve(REPO, 'dist/src/index.js')}`];
     this.child = spawn(
       process.execPath,
-      [main, '--target=launchDag', '--signature-type=cloudevent', `--source=${resolve(REPO, 'dist/src/index.js')}`, `--port=${port}`],
+      [main, '--target=launchDag', '--signature-type=cloudevent', ...source, `--port=${port}`],
       {
-        cwd: REPO,
+        cwd: root ?? REPO,
         env: {
           PATH: process.env.PATH ?? '',
           HOME: dir,
