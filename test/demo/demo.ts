@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    step(2, 'starting Airflow 3 api-server on 127.0.0.1 (SQLite, DAGs: process_file, handle_command)');
+    step(2, 'starting Airflow 3 api-server on 127.0.0.1 (metadata DB: a throwaway PostgreSQL; DAGs: process_file, handle_command)');
     const airflow = await RealAirflow.start(3, { dags: ['process_file', 'handle_command'] });
     cleanup.push(() => airflow.stop());
     process.stdout.write(`      Airflow ${airflow.version} at ${airflow.url}\n`);
