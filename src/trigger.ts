@@ -8,6 +8,7 @@ import type { AirflowAuth } from './auth';
 import type { Environment } from './config';
 import type { RunRequest } from './render';
 import { parseRetryAfter } from './retry';
+import { withDeadline } from './deadline';
 
 export type TriggerResult =
   | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
@@ -57,14 +58,16 @@ async function send(
     return { result: { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) } };
   }
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(target.timeoutMs),
+    const { res, text } = await withDeadline(target.timeoutMs, async (signal) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body,
+        redirect: 'manual',
+        signal,
+      });
+      return { res, text: await readExcerpt(res) };
     });
-    const text = await readExcerpt(res);
     const resend = res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false);
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     return { result: { kind: 'response', status: res.status, body: text, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) }, resend };

@@ -23,6 +23,8 @@ export class MetadataServerStandIn {
   /** Every ID token issued, with its audience. */
   readonly idTokens: { token: string; audience: string }[] = [];
   tokenRequests = 0;
+  /** performance.now() of each access-token request. */
+  readonly tokenRequestTimes: number[] = [];
   /** When set, token requests fail with this HTTP status. */
   failTokens?: number;
   host = '';
@@ -48,6 +50,7 @@ export class MetadataServerStandIn {
       if (p === '/computeMetadata/v1/instance/service-accounts/default/email') return send(200, this.options.email ?? 'launcher@test-project.iam.gserviceaccount.com');
       if (p === '/computeMetadata/v1/instance/service-accounts/default/token') {
         this.tokenRequests++;
+        this.tokenRequestTimes.push(performance.now());
         if (this.failTokens) return send(this.failTokens, 'token service unavailable');
         const token = `ya29.standin-${randomBytes(12).toString('hex')}`;
         this.tokens.push(token);
