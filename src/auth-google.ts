@@ -18,6 +18,11 @@ export class GoogleAccessTokenAuth extends BearerTokenAuth {
     super(() => this.fetch(refreshMarginMs), refreshMarginMs, false);
   }
 
+  /** The metadata server answers in milliseconds; loading google-auth-library and asking it overlaps the framework's own start. */
+  warm(): void {
+    this.prefetch();
+  }
+
   private async fetch(marginMs: number) {
     try {
       const client = await (await sharedGoogleAuth(this.scopes, marginMs)).getClient();

@@ -17,6 +17,8 @@ export interface AirflowAuth {
   headers(): Promise<Record<string, string>>;
   /** Called on a 401 so the next request fetches a fresh credential. Returns true if a retry may help. */
   onUnauthorized?(sentHeaders: Record<string, string>): boolean;
+  /** Starts fetching a credential in the background at cold start, so the first event does not wait for it. */
+  warm?(): void;
 }
 
 export interface AuthOptions {

@@ -52,6 +52,8 @@ export class TargetPool {
       target.discover = discoverer(e, auth, timeoutMs, this.env.COMPOSER_API_ENDPOINT);
       // Start at cold start; an error here is retried by the first event that needs it.
       target.discover().catch(() => undefined);
+    } else {
+      auth.warm?.();
     }
     return target;
   }

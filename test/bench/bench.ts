@@ -37,6 +37,8 @@ const CONCURRENCY = 64;
 const PEAK_CONCURRENCY = 256;
 const SHORT_TOKEN_SEC = num('BENCH_SHORT_TOKEN_SEC', 8);
 const SHORT_TOKEN_RUN_SEC = num('BENCH_SHORT_TOKEN_RUN_SEC', 20);
+/** What deploy/ sets for the instance's memory (see heapOptions there); both processes get it. */
+const INSTANCE_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=96';
 const TARGETS = { coldStartRatio: 1.25, throughputRatio: 0.85, memoryGrowth: 0.1, peakRssMiB: 128 };
 
 const FF_MAIN = resolve(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
@@ -114,8 +116,8 @@ function spawnFn(kind: Kind, port: number, env: Record<string, string>, preload 
   const home = mkdtempSync(join(tmpdir(), 'dag-launcher-bench-'));
   const child = spawn(
     process.execPath,
-    [...(preload ? ['--require', MODULES_PRELOAD] : []), FF_MAIN, '--target=launchDag', '--signature-type=cloudevent', `--source=${kind === 'launcher' ? LAUNCHER_SOURCE : FLOOR_SOURCE}`, `--port=${port}`],
-    { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), NODE_ENV: 'production', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(preload ? ['--require', MODULES_PRELOAD] : []), FF_MAIN, '--target=launchDag', '--signature-type=cloudevent', `--source=${kind === 'launcher' ? LAUNCHER_SOURCE : FLOOR_SOURCE}`, `--port=${port}`],
+    { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), NODE_ENV: 'production', NODE_OPTIONS: INSTANCE_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const stderr: string[] = [];
   child.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
