@@ -123,7 +123,7 @@ function spawnFn(kind: Kind, port: number, env: Record<string, string>, preload 
   const home = mkdtempSync(join(tmpdir(), 'dag-launcher-bench-'));
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(preload ? ['--require', MODULES_PRELOAD] : []), ffMain(kind === 'launcher' ? LAUNCHER_ROOT : REPO), '--target=launchDag', '--signature-type=cloudevent', `--source=${kind === 'launcher' ? LAUNCHER_SOURCE : FLOOR_SOURCE}`, `--port=${port}`],
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(preload ? ['--expose-gc', '--require', MODULES_PRELOAD] : []), ffMain(kind === 'launcher' ? LAUNCHER_ROOT : REPO), '--target=launchDag', '--signature-type=cloudevent', `--source=${kind === 'launcher' ? LAUNCHER_SOURCE : FLOOR_SOURCE}`, `--port=${port}`],
     { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), NODE_ENV: 'production', NODE_OPTIONS: INSTANCE_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const stderr: string[] = [];
@@ -225,6 +225,23 @@ function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMiB: round(kb('VmRSS') / 1024, 1), hwmMiB: round(kb('VmHWM') / 1024, 1) };
+}
+
+/** Full GC in the child (SIGUSR2, see loaded-modules.ts), then its RSS and heap in MiB. */
+async function afterGc(fn: Fn): Promise<{ rssMiB: number; heapMiB: number }> {
+  const file = join(tmpdir(), `dag-launcher-memory-${fn.child.pid}.json`);
+  const sent = Date.now();
+  fn.child.kill('SIGUSR2');
+  for (let i = 0; i < 500; i++) {
+    await sleep(10);
+    try {
+      const m = JSON.parse(readFileSync(file, 'utf8')) as { rss: number; heapUsed: number; at: number };
+      if (m.at >= sent) return { rssMiB: round(m.rss / 2 ** 20, 1), heapMiB: round(m.heapUsed / 2 ** 20, 1) };
+    } catch {
+      // not written yet
+    }
+  }
+  throw new Error('no memory reading from the function');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -347,23 +364,28 @@ async function main(): Promise<void> {
 
     // 4. Memory.
     progress('memory: RSS after 1,000 and 20,000 events; peak at concurrency 256');
-    const mem: Record<Kind, { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; peakRssMiB: number }> = {} as never;
+    const mem: Record<Kind, { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; heapAfter1kMiB: number; heapAfter20kMiB: number; peakRssMiB: number }> = {} as never;
     for (const kind of ['floor', 'launcher'] as Kind[]) {
-      const fn = await start(kind);
-      // RSS is read after a second at rest, so both readings see the same GC state.
+      // Both readings are taken right after a full GC, so they compare what is retained, not GC timing.
+      const fn = await start(kind, envFor(kind), true);
       await load(fn, 1000, CONCURRENCY);
-      await sleep(1000);
-      const at1k = memory(fn.child.pid!).rssMiB;
+      const at1k = await afterGc(fn);
       await load(fn, 19_000, CONCURRENCY);
-      await sleep(1000);
-      const at20k = memory(fn.child.pid!).rssMiB;
+      const at20k = await afterGc(fn);
+      // Optionally keep going, to tell a leak (keeps growing) from warm-up (levels off).
+      const extra = num('BENCH_MEMORY_EXTRA_EVENTS', 0);
+      if (extra) {
+        await load(fn, extra, CONCURRENCY);
+        const later = await afterGc(fn);
+        progress(`${kind}: after ${20_000 + extra} events RSS ${later.rssMiB} MiB, heap ${later.heapMiB} MiB (20k: ${at20k.rssMiB} / ${at20k.heapMiB})`);
+      }
       await stopFn(fn);
       const peakFn = await start(kind);
       const peakRun = await load(peakFn, 5000, PEAK_CONCURRENCY);
       if (peakRun.failed) throw new Error(`${kind}: ${peakRun.failed} failed deliveries at concurrency ${PEAK_CONCURRENCY}`);
       const peak = memory(peakFn.child.pid!).hwmMiB;
       await stopFn(peakFn);
-      mem[kind] = { rssAfter1kMiB: at1k, rssAfter20kMiB: at20k, growth: round(at20k / at1k - 1, 3), peakRssMiB: peak };
+      mem[kind] = { rssAfter1kMiB: at1k.rssMiB, rssAfter20kMiB: at20k.rssMiB, growth: round(at20k.rssMiB / at1k.rssMiB - 1, 3), heapAfter1kMiB: at1k.heapMiB, heapAfter20kMiB: at20k.heapMiB, peakRssMiB: peak };
     }
 
     // 5. Footprint.
@@ -405,11 +427,11 @@ async function main(): Promise<void> {
 
 /** Production packages (not dev-only in the lock file) as installed: bytes and files. */
 function productionFootprint(): { packages: number; bytes: number; MiB: number; files: number; largest: { package: string; MiB: number; files: number }[] } {
-  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(LAUNCHER_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
   const sizes: { package: string; bytes: number; files: number }[] = [];
   for (const [path, meta] of Object.entries(lock.packages)) {
     if (!path || meta.dev || meta.devOptional) continue;
-    const dir = join(REPO, path);
+    const dir = join(LAUNCHER_ROOT, path);
     let bytes = 0;
     let files = 0;
     const walk = (d: string) => {
@@ -440,16 +462,16 @@ function productionFootprint(): { packages: number; bytes: number; MiB: number; 
 
 /** Each direct production dependency's require time in a fresh process (median of 5), plus the launcher's own module. */
 function dependencyRequireTimes(): { module: string; ms: number }[] {
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(LAUNCHER_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   const time = (mod: string) => {
     const runs: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(mod)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], { cwd: REPO, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(mod)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], { cwd: LAUNCHER_ROOT, encoding: 'utf8' });
       runs.push(Number(r.stdout));
     }
     return round(median(runs), 1);
   };
-  return [...Object.keys(pkg.dependencies).map((d) => ({ module: d, ms: time(d) })), { module: 'functions-framework server (main + express)', ms: time(resolve(REPO, 'node_modules/@google-cloud/functions-framework/build/src/server.js')) }];
+  return [...Object.keys(pkg.dependencies).map((d) => ({ module: d, ms: time(d) })), { module: 'functions-framework server (main + express)', ms: time(resolve(LAUNCHER_ROOT, 'node_modules/@google-cloud/functions-framework/build/src/server.js')) }];
 }
 
 function printTable(r: {
@@ -468,7 +490,7 @@ function printTable(r: {
     ['latency p50 / p99 (ms)', `${r.throughput.launcher.p50Ms} / ${r.throughput.launcher.p99Ms}`, `${r.throughput.floor.p50Ms} / ${r.throughput.floor.p99Ms}`, '', ''],
     [`token requests for ${r.tokens.events} events`, String(r.tokens.requests), '0 (static)', `${r.tokens.requestsPer10kEvents} per 10k`, `1 per lifetime ${r.met.tokenReuse ? 'met' : 'MISSED'}`],
     [`token requests, ${r.tokens.shortLived.lifetimeSec}s token, ${r.tokens.shortLived.runSec}s`, String(r.tokens.shortLived.tokenRequests), '', `max ${r.tokens.shortLived.maxRequestsInAnySecond} in any 1s`, `<= ${r.tokens.shortLived.expectedAtMost}, no burst`],
-    ['RSS after 1k / 20k events (MiB)', `${r.memory.launcher.rssAfter1kMiB} / ${r.memory.launcher.rssAfter20kMiB}`, `${r.memory.floor.rssAfter1kMiB} / ${r.memory.floor.rssAfter20kMiB}`, `growth ${r.memory.launcher.growth}`, `<= ${TARGETS.memoryGrowth} ${r.met.memoryGrowth ? 'met' : 'MISSED'}`],
+    ['RSS after 1k / 20k events, after GC (MiB)', `${r.memory.launcher.rssAfter1kMiB} / ${r.memory.launcher.rssAfter20kMiB}`, `${r.memory.floor.rssAfter1kMiB} / ${r.memory.floor.rssAfter20kMiB}`, `growth ${r.memory.launcher.growth}`, `<= ${TARGETS.memoryGrowth} ${r.met.memoryGrowth ? 'met' : 'MISSED'}`],
     [`peak RSS @${PEAK_CONCURRENCY} (MiB)`, String(r.memory.launcher.peakRssMiB), String(r.memory.floor.peakRssMiB), '', `<= ${TARGETS.peakRssMiB} ${r.met.peakRss ? 'met' : 'MISSED'}`],
     ['production dependencies', `${r.footprint.MiB} MiB, ${r.footprint.files} files`, '', `${r.footprint.packages} packages`, ''],
     ...r.footprint.dependencies.map((d): [string, string, string, string, string] => [`  require ${d.module} (ms)`, String(d.ms), '', `${round(d.shareOfLauncherColdStart * 100, 1)}% of cold start`, '']),
