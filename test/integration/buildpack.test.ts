@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -124,6 +124,7 @@ describe('deployable source: .gcloudignore and the buildpack build', () => {
     await run('npm', ['prune', '--omit=dev', '--prefer-offline'], { cwd: build, env: npmEnv, maxBuffer: 64 * 1024 * 1024 });
     const pkg = JSON.parse(readFileSync(join(build, 'package.json'), 'utf8')) as { main: string; devDependencies: Record<string, string> };
     assert.ok(existsSync(join(build, pkg.main)), `gcp-build produced ${pkg.main}`);
+    assert.ok(readdirSync(join(build, 'dist/.compile-cache'), { recursive: true }).length > 0, 'gcp-build warmed the V8 compile cache');
     // Dev-only packages are gone (a devDependency that a runtime dependency also needs, like @types/node, stays).
     const lock = JSON.parse(readFileSync(join(build, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.keys(pkg.devDependencies).filter((d) => lock.packages[`node_modules/${d}`]?.dev);
