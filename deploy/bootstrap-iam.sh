@@ -141,19 +141,16 @@ if [[ -n "$composer" ]]; then
   if ((${#sa_email} > AIRFLOW_USERNAME_MAX)); then
     note "$sa_email is ${#sa_email} characters, longer than Airflow's $AIRFLOW_USERNAME_MAX-character user name:"
     note "Composer cannot register it on its first call (401/403), so pre-register it as accounts.google.com:NUMERIC_ID with role $role."
-    if ((register)) && ((!DRY_RUN)); then
-      lookup NUMERIC_ID gcloud iam service-accounts describe "$sa_email" "--project=$project" '--format=value(oauth2ClientId)'
-      run gcloud composer environments run "$composer" "--location=$location" "--project=$project" users create -- \
-        -u "accounts.google.com:$NUMERIC_ID" -e "$sa_email" -f "${sa_email%%@*}" -l - -r "$role" --use-random-password
-    else
-      saved=$DRY_RUN
+    # Without --register-airflow-user the commands are printed, not run.
+    saved=$DRY_RUN
+    if ((!register)); then
       dry_run
       ((saved)) || note "run these (or this script with --register-airflow-user):"
-      lookup NUMERIC_ID gcloud iam service-accounts describe "$sa_email" "--project=$project" '--format=value(oauth2ClientId)'
-      run gcloud composer environments run "$composer" "--location=$location" "--project=$project" users create -- \
-        -u "accounts.google.com:$NUMERIC_ID" -e "$sa_email" -f "${sa_email%%@*}" -l - -r "$role" --use-random-password
-      DRY_RUN=$saved
     fi
+    lookup NUMERIC_ID gcloud iam service-accounts describe "$sa_email" "--project=$project" '--format=value(oauth2ClientId)'
+    run gcloud composer environments run "$composer" "--location=$location" "--project=$project" users create -- \
+      -u "accounts.google.com:$NUMERIC_ID" -e "$sa_email" -f "${sa_email%%@*}" -l - -r "$role" --use-random-password
+    DRY_RUN=$saved
   else
     note "Composer registers $sa_email in Airflow on its first call, with the environment's"
     note "[webserver] rbac_user_registration_role (Op unless changed). If that role is not $role, or the call gets 403:"

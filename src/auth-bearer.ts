@@ -28,11 +28,6 @@ export abstract class BearerTokenAuth implements AirflowAuth {
     return { Authorization: `Bearer ${await this.tokens.get()}` };
   }
 
-  /** Fetches the token now; a failure is left for the first event to retry and report. */
-  protected prefetch(): void {
-    this.tokens.get().catch(() => undefined);
-  }
-
   onUnauthorized(sent: Record<string, string>): boolean {
     this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
     return this.retryOn401;

@@ -18,9 +18,12 @@ export class GoogleAccessTokenAuth extends BearerTokenAuth {
     super(() => this.fetch(refreshMarginMs), refreshMarginMs, false);
   }
 
-  /** The metadata server answers in milliseconds; loading google-auth-library and asking it overlaps the framework's own start. */
+  /**
+   * Loads google-auth-library and asks the metadata server while the framework
+   * is still starting; a failure is left for the first event to retry and report.
+   */
   warm(): void {
-    this.prefetch();
+    this.headers().catch(() => undefined);
   }
 
   private async fetch(marginMs: number) {

@@ -11,7 +11,7 @@ import { GcsDeadLetterSink } from './deadletter-gcs';
 import { sharedStorage } from './storage';
 import { PausedCache } from './paused';
 import { discoverer } from './discover';
-import { createHandler, RedeliverError } from './handler';
+import { createHandler, deliveredEventId, RedeliverError } from './handler';
 import { createLogger, type Logger } from './logger';
 import type { AirflowTarget } from './trigger';
 
@@ -97,8 +97,7 @@ function createGcsLauncher(uri: string, env: NodeJS.ProcessEnv, logger: Logger):
       config = await source.current();
     } catch (err) {
       if (!(err instanceof ConfigUnavailableError)) throw err;
-      const eventId = typeof (delivered as { id?: unknown })?.id === 'string' ? (delivered as { id: string }).id : undefined;
-      logger.error({ eventId, outcome: 'retry', reason: err.message }, `retry: ${err.message}`);
+      logger.error({ eventId: deliveredEventId(delivered), outcome: 'retry', reason: err.message }, `retry: ${err.message}`);
       throw new RedeliverError(err.message);
     }
     if (active?.config !== config) {

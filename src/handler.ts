@@ -128,6 +128,12 @@ export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'pa
   return { match, run, result, outcome, paused, attempts, latencyMs: Math.round(performance.now() - started) };
 }
 
+/** The CloudEvent id of a delivery, when it has one (it may be unreadable otherwise). */
+export function deliveredEventId(delivered: unknown): string | undefined {
+  const id = (delivered as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** Stores the record and logs the outcome at ERROR; false (logged too) when the store failed, so the event is redelivered. */
 async function deadLetter(
   deps: HandlerDeps,
@@ -154,7 +160,7 @@ async function deadLetter(
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),
     event,
-    eventId: typeof (delivered as { id?: unknown })?.id === 'string' ? (delivered as { id: string }).id : undefined,
+    eventId: deliveredEventId(delivered),
     firstSeen,
     launcherVersion: VERSION,
   };
