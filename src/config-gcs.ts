@@ -19,7 +19,7 @@ import { extname } from 'node:path';
 import { parseConfigText, parseGsUri, type LauncherConfig } from './config';
 import { ConfigError } from './errors';
 import type { Logger } from './logger';
-import { Duration } from './schema';
+import { parseDuration } from './schema';
 
 export const DEFAULT_REFRESH_MS = 60_000;
 
@@ -39,9 +39,9 @@ export interface GcsConfigOptions {
 export function refreshIntervalMs(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_REFRESH_MS;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const parsed = Duration.safeParse(value);
-  if (!parsed.success) throw new ConfigError([`LAUNCHER_CONFIG_REFRESH: expected a duration like 30s or 5m, got '${value}'`], 'environment');
-  return parsed.data;
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new ConfigError([`LAUNCHER_CONFIG_REFRESH: expected a duration like 30s or 5m, got '${value}'`], 'environment');
+  return parsed;
 }
 
 export class GcsConfigSource {

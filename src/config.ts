@@ -14,7 +14,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { ConfigError } from './errors';
 import { compileMatcher, type Matcher, type MatcherSpec } from './matcher';
-import { ConfigSchema, RouteSchema, issuesToProblems, type AuthConfig, type RawConfig, type RawRoute } from './schema';
+import { run } from './check';
+import { ConfigSchema, RouteSchema, type AuthConfig, type RawConfig, type RawRoute } from './schema';
 import { compileTemplate, hasTemplate, type Template } from './template';
 import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from './event';
 import { CONTEXT_ROOTS } from './context';
@@ -134,12 +135,12 @@ function quickAuth(env: NodeJS.ProcessEnv): unknown {
 
 /** Validates and compiles a parsed config; throws ConfigError listing every problem. */
 export function compileConfig(raw: unknown, origin: string): LauncherConfig {
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
+  const parsed = run(ConfigSchema, raw);
+  if (!parsed.ok) {
     // Report the shape problems and, for the routes whose shape is fine, their meaning problems too.
-    throw new ConfigError([...issuesToProblems(parsed.error), ...semanticProblems(raw)], origin);
+    throw new ConfigError([...parsed.problems, ...semanticProblems(raw)], origin);
   }
-  const cfg: RawConfig = parsed.data;
+  const cfg: RawConfig = parsed.value;
   const problems: string[] = [];
 
   const environments = new Map<string, Environment>();
@@ -190,7 +191,7 @@ function semanticProblems(raw: unknown): string[] {
     for (const name of Object.keys(environments)) envs.set(name, { name, url: '', api: 'v2', auth: { mode: 'google', scopes: [] } });
   }
   const problems: string[] = [];
-  compileRoutes(routes.map((r) => { const p = RouteSchema.safeParse(r); return p.success ? p.data : undefined; }), envs, problems);
+  compileRoutes(routes.map((r) => { const p = run(RouteSchema, r); return p.ok ? p.value : undefined; }), envs, problems);
   return problems;
 }
 

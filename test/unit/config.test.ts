@@ -133,3 +133,25 @@ test('retry: defaults, durations, and bounds', () => {
   assert.match(problems({ environments: env, routes: route, retry: { attempts: 0 } }).join('\n'), /retry\.attempts/);
   assert.match(problems({ environments: env, routes: route, retry: { tries: 3 } }).join('\n'), /retry/);
 });
+
+test('shape problems say what is missing, unknown or expected, and the defaults are filled in', () => {
+  const p = problems({
+    environments: { a: { url: 'https://a.example.com', auth: { mode: 'oauth' } }, b: { api: 'v2' } },
+    routes: [{ name: 'r', dag: 'd', match: { json: { n: { glob: 3 } } } }, { dag: 'd' }, 'r'],
+    maxConfBytes: 1.5,
+  });
+  for (const line of [
+    "environments.a.auth.mode: expected one of google, iap, basic, airflow-jwt, none, got 'oauth'",
+    'environments.b: give exactly one of url and composer',
+    'routes.0.match.json.n: expected a string, number, true/false, null, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}',
+    'routes.1.name: required',
+    'routes.2: expected an object, got \'r\'',
+    'maxConfBytes: expected a whole number, got 1.5',
+  ]) {
+    assert.ok(p.includes(line), `missing ${line} in\n${p.join('\n')}`);
+  }
+  const c = compileConfig({ environments: { a: { url: 'https://a.example.com' } }, routes: [{ name: 'r', dag: 'd' }] }, 't');
+  assert.deepEqual(c.environments.get('a'), { name: 'a', url: 'https://a.example.com', composer: undefined, api: 'auto', auth: { mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] } });
+  assert.deepEqual([c.maxConfBytes, c.requestTimeoutMs, c.functionTimeoutMs, c.maxEventAgeMs], [65536, 30_000, 60_000, 21_600_000]);
+  assert.equal(c.routes[0]!.conditions.length, 0);
+});

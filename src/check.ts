@@ -1,0 +1,198 @@
+/**
+ * A small shape checker for the configuration file: what the launcher needs
+ * from a schema library (strict objects, unions, defaults, every problem with
+ * its path) without paying for one at cold start. A check takes a value and
+ * its path, and returns the parsed value or INVALID after writing each problem
+ * as `path: message` (`(root)` for the top).
+ */
+
+export const INVALID: unique symbol = Symbol('invalid');
+export type Invalid = typeof INVALID;
+
+export interface Check<T> {
+  (value: unknown, at: string, problems: string[]): T | Invalid;
+  /** Set by optional() and withDefault(): what an absent object key becomes. */
+  absent?: () => T;
+}
+
+export type Infer<C> = C extends Check<infer T> ? T : never;
+
+/** Records a problem at `at` and returns INVALID; for checks written by hand. */
+export function report(problems: string[], at: string, message: string): Invalid {
+  problems.push(`${at || '(root)'}: ${message}`);
+  return INVALID;
+}
+
+const join = (at: string, key: string | number) => (at ? `${at}.${key}` : String(key));
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
+  return `${typeof value} ${String(value)}`;
+}
+
+export function string(opts: { min?: number; regex?: RegExp; message?: string } = {}): Check<string> {
+  return (v, at, problems) => {
+    if (typeof v !== 'string') return report(problems, at, opts.message ?? `expected a string, got ${describe(v)}`);
+    if (opts.min !== undefined && v.length < opts.min) return report(problems, at, opts.message ?? `expected at least ${opts.min} character(s)`);
+    if (opts.regex && !opts.regex.test(v)) return report(problems, at, opts.message ?? `does not match ${opts.regex}`);
+    return v;
+  };
+}
+
+export function number(opts: { int?: boolean; min?: number; max?: number; positive?: boolean } = {}): Check<number> {
+  return (v, at, problems) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return report(problems, at, `expected a number, got ${describe(v)}`);
+    if (opts.int && !Number.isInteger(v)) return report(problems, at, `expected a whole number, got ${v}`);
+    if (opts.positive && v <= 0) return report(problems, at, `expected a number above 0, got ${v}`);
+    if (opts.min !== undefined && v < opts.min) return report(problems, at, `expected at least ${opts.min}, got ${v}`);
+    if (opts.max !== undefined && v > opts.max) return report(problems, at, `expected at most ${opts.max}, got ${v}`);
+    return v;
+  };
+}
+
+export const boolean: Check<boolean> = (v, at, problems) =>
+  typeof v === 'boolean' ? v : report(problems, at, `expected true or false, got ${describe(v)}`);
+
+export const nullValue: Check<null> = (v, at, problems) => (v === null ? null : report(problems, at, `expected null, got ${describe(v)}`));
+
+export const unknown: Check<unknown> = (v) => v;
+
+export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
+  return (v, at, problems) =>
+    (values as readonly unknown[]).includes(v) ? (v as T) : report(problems, at, `expected one of ${values.join(', ')}, got ${describe(v)}`);
+}
+
+export function array<T>(item: Check<T>, opts: { min?: number } = {}): Check<T[]> {
+  return (v, at, problems) => {
+    if (!Array.isArray(v)) return report(problems, at, `expected a list, got ${describe(v)}`);
+    if (opts.min !== undefined && v.length < opts.min) return report(problems, at, `expected at least ${opts.min} item(s)`);
+    const out: T[] = [];
+    let ok = true;
+    v.forEach((x, i) => {
+      const r = item(x, join(at, i), problems);
+      if (r === INVALID) ok = false;
+      else out.push(r);
+    });
+    return ok ? out : INVALID;
+  };
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A map with free keys (checked by `key`) and values of one shape. */
+export function record<T>(key: Check<string>, value: Check<T>): Check<Record<string, T>> {
+  return (v, at, problems) => {
+    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    const out: Record<string, T> = {};
+    let ok = true;
+    for (const [k, x] of Object.entries(v)) {
+      const kr = key(k, join(at, k), problems);
+      const r = value(x, join(at, k), problems);
+      if (kr === INVALID || r === INVALID) ok = false;
+      else out[k] = r;
+    }
+    return ok ? out : INVALID;
+  };
+}
+
+type Shape = Record<string, Check<unknown>>;
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { absent: () => undefined } ? K : never }[keyof S];
+type Flat<T> = { [K in keyof T]: T[K] };
+export type ObjectOf<S extends Shape> = Flat<
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }
+>;
+
+/** An object with exactly these keys: an unknown key is a problem (a typo must not be silently ignored). */
+export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
+  const keys = Object.keys(shape);
+  return (v, at, problems) => {
+    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    const out: Record<string, unknown> = {};
+    let ok = true;
+    for (const k of keys) {
+      const check = shape[k]!;
+      if (v[k] === undefined) {
+        if (check.absent) {
+          const d = check.absent();
+          if (d !== undefined) out[k] = d;
+        } else {
+          ok = false;
+          report(problems, join(at, k), 'required');
+        }
+        continue;
+      }
+      const r = check(v[k], join(at, k), problems);
+      if (r === INVALID) ok = false;
+      else out[k] = r;
+    }
+    const extra = Object.keys(v).filter((k) => !Object.hasOwn(shape, k));
+    if (extra.length) {
+      ok = false;
+      report(problems, at, `unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (known: ${keys.join(', ')})`);
+    }
+    return ok ? (out as ObjectOf<S>) : INVALID;
+  };
+}
+
+export function optional<T>(check: Check<T>): Check<T | undefined> & { absent: () => undefined } {
+  const c = ((v, at, problems) => check(v, at, problems)) as Check<T | undefined> & { absent: () => undefined };
+  c.absent = () => undefined;
+  return c;
+}
+
+/** `fallback` is a function so each parse gets its own copy of a default object. */
+export function withDefault<T>(check: Check<T>, fallback: () => T): Check<T> & { absent: () => T } {
+  const c = ((v, at, problems) => check(v, at, problems)) as Check<T> & { absent: () => T };
+  c.absent = fallback;
+  return c;
+}
+
+/** The first option that accepts the value wins; when none does, one problem with `message`. */
+export function union<T>(options: Check<T>[], message: string): Check<T> {
+  return (v, at, problems) => {
+    for (const option of options) {
+      const r = option(v, at, []);
+      if (r !== INVALID) return r;
+    }
+    return report(problems, at, message);
+  };
+}
+
+/** Objects told apart by one key (`mode`): problems are reported against the matching shape. */
+export function tagged<T>(key: string, options: Record<string, Check<T>>): Check<T> {
+  const tags = Object.keys(options);
+  return (v, at, problems) => {
+    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    const tag = v[key];
+    const option = typeof tag === 'string' && Object.hasOwn(options, tag) ? options[tag]! : undefined;
+    if (!option) return report(problems, join(at, key), `expected one of ${tags.join(', ')}, got ${describe(tag)}`);
+    return option(v, at, problems);
+  };
+}
+
+export function before<T>(f: (v: unknown) => unknown, check: Check<T>): Check<T> {
+  return (v, at, problems) => check(f(v), at, problems);
+}
+
+/** A rule over the whole parsed value, reported at its path. */
+export function refine<T>(check: Check<T>, ok: (t: T) => boolean, message: string): Check<T> {
+  return (v, at, problems) => {
+    const r = check(v, at, problems);
+    if (r === INVALID) return INVALID;
+    return ok(r) ? r : report(problems, at, message);
+  };
+}
+
+export function literal<const T extends string>(value: T): Check<T> {
+  return (v, at, problems) => (v === value ? value : report(problems, at, `expected '${value}', got ${describe(v)}`));
+}
+
+/** Runs a check; `{ ok: true, value }` or `{ ok: false, problems }`. */
+export function run<T>(check: Check<T>, value: unknown): { ok: true; value: T } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const r = check(value, '', problems);
+  return r === INVALID || problems.length ? { ok: false, problems } : { ok: true, value: r };
+}
