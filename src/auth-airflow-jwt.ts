@@ -6,7 +6,7 @@
 import { BearerTokenAuth } from './auth-bearer';
 import { RetryableError } from './errors';
 import { jwtExpiry } from './jwt';
-import { readExcerpt } from './trigger';
+import { httpRequest, type HttpResponse } from './http';
 import { rememberSecret } from './secrets';
 
 export class AirflowJwtAuth extends BearerTokenAuth {
@@ -16,18 +16,19 @@ export class AirflowJwtAuth extends BearerTokenAuth {
     rememberSecret(password);
     // A fresh JWT may succeed where an expired or revoked one did not: retry once on 401.
     super(async () => {
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(`${baseUrl}/auth/token`, {
+        res = await httpRequest(`${baseUrl}/auth/token`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
           body: JSON.stringify({ username, password }),
-          signal: AbortSignal.timeout(timeoutMs),
+          timeoutMs,
+          excerptMax: 64 * 1024,
         });
       } catch (err) {
         throw new RetryableError(`POST /auth/token failed: ${(err as Error).message}`, err);
       }
-      const body = await readExcerpt(res);
+      const body = res.body;
       if (res.status !== 200 && res.status !== 201) throw new RetryableError(`POST /auth/token answered ${res.status}: ${body.slice(0, 200)}`);
       const token = (JSON.parse(body) as { access_token?: string }).access_token;
       if (!token) throw new RetryableError('POST /auth/token returned no access_token');

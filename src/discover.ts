@@ -10,6 +10,7 @@ import { apiFor, type AirflowApi } from './api';
 import type { AirflowAuth } from './auth';
 import type { ApiName, Environment } from './config';
 import { RetryableError } from './errors';
+import { httpRequest } from './http';
 import { sharedGoogleAuth } from './google';
 
 export const COMPOSER_ENDPOINT_DEFAULT = 'https://composer.googleapis.com';
@@ -50,9 +51,7 @@ async function probeApi(url: string, auth: AirflowAuth, timeoutMs: number): Prom
     const headers = await auth.headers(); // a credential failure says so itself
     let status: number;
     try {
-      const res = await fetch(`${url}/api/${api}/version`, { headers: { ...headers, Accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-      status = res.status;
-      await res.body?.cancel();
+      status = (await httpRequest(`${url}/api/${api}/version`, { headers: { ...headers, Accept: 'application/json' }, timeoutMs })).status;
     } catch (err) {
       throw new RetryableError(`cannot reach ${url} to detect its API version: ${(err as Error).message}`, err);
     }

@@ -4,6 +4,7 @@
  * most once per DAG per `ttlMs` per instance; concurrent lookups share one
  * request; a failed lookup is simply "unknown" and never changes an outcome.
  */
+import { httpRequest } from './http';
 import type { AirflowTarget } from './trigger';
 
 export class PausedCache {
@@ -26,15 +27,13 @@ export class PausedCache {
 
 async function fetchPaused(target: AirflowTarget, dagId: string): Promise<boolean | undefined> {
   try {
-    const res = await fetch(target.environment.url + target.api.dagPath(dagId), {
+    const res = await httpRequest(target.environment.url + target.api.dagPath(dagId), {
       headers: { ...(await target.auth.headers()), Accept: 'application/json' },
-      signal: AbortSignal.timeout(Math.min(target.timeoutMs, 5000)),
+      timeoutMs: Math.min(target.timeoutMs, 5000),
+      excerptMax: 256 * 1024,
     });
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const body = (await res.json()) as { is_paused?: unknown };
+    if (res.status !== 200) return undefined;
+    const body = JSON.parse(res.body) as { is_paused?: unknown };
     return typeof body.is_paused === 'boolean' ? body.is_paused : undefined;
   } catch {
     return undefined;

@@ -8,14 +8,13 @@ import type { AirflowAuth } from './auth';
 import type { Environment } from './config';
 import type { RunRequest } from './render';
 import { parseRetryAfter } from './retry';
-import { withDeadline } from './deadline';
+import { errorCode, httpRequest, HttpTimeoutError } from './http';
 
 export type TriggerResult =
   | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
   | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number; code?: string };
 
-/** Bodies kept for logs and dead letters are cut to this many characters. */
-export const BODY_EXCERPT_MAX = 2048;
+export { BODY_EXCERPT_MAX } from './http';
 
 export interface AirflowTarget {
   environment: Environment;
@@ -58,60 +57,28 @@ async function send(
     return { result: { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) } };
   }
   try {
-    const { res, text } = await withDeadline(target.timeoutMs, async (signal) => {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body,
-        redirect: 'manual',
-        signal,
-      });
-      return { res, text: await readExcerpt(res) };
+    const res = await httpRequest(url, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body,
+      timeoutMs: target.timeoutMs,
     });
     const resend = res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false);
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    return { result: { kind: 'response', status: res.status, body: text, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) }, resend };
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    return { result: { kind: 'response', status: res.status, body: res.body, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) }, resend };
   } catch (err) {
-    const e = err as Error;
-    const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
+    const timeout = err instanceof HttpTimeoutError;
+    const code = timeout ? undefined : errorCode(err);
     return {
       result: {
         kind: 'failure',
         failure: timeout ? 'timeout' : 'network',
-        message: timeout ? `no response within ${target.timeoutMs}ms` : describeNetworkError(e),
+        message: timeout ? `no response within ${target.timeoutMs}ms` : code && !(err as Error).message.includes(code) ? `${code}: ${(err as Error).message}` : (err as Error).message,
         latencyMs: since(started),
-        ...(!timeout && networkCode(e) !== undefined && { code: networkCode(e) }),
+        ...(code !== undefined && { code }),
       },
     };
   }
-}
-
-/** Reads at most BODY_EXCERPT_MAX characters and drops the rest of the stream. */
-export async function readExcerpt(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < BODY_EXCERPT_MAX) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return text.length > BODY_EXCERPT_MAX ? `${text.slice(0, BODY_EXCERPT_MAX)}…` : text;
-}
-
-function describeNetworkError(e: Error): string {
-  const code = networkCode(e);
-  return code ? `${code}: ${(e as { cause?: { message?: string } }).cause?.message ?? e.message}` : e.message;
-}
-
-function networkCode(e: Error): string | undefined {
-  const cause = (e as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 function since(started: number): number {
