@@ -24,7 +24,7 @@ export interface AirflowAuth {
 export interface AuthOptions {
   /** Overrides for tests and benchmarks; production uses the defaults. */
   tokenRefreshMarginMs?: number;
-  /** Where passwords are read from (process.env). */
+  /** Where passwords and the runtime's variables are read from (process.env). */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
@@ -43,7 +43,7 @@ export function createAuth(env: Environment, shared = new Map<string, AirflowAut
   let created: AirflowAuth;
   switch (auth.mode) {
     case 'google':
-      created = new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs);
+      created = new GoogleAccessTokenAuth(auth.scopes, options.tokenRefreshMarginMs, options.env, Math.min(options.timeoutMs ?? 10_000, 10_000));
       break;
     case 'iap':
       created = new IapIdTokenAuth(auth.audience);

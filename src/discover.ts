@@ -64,7 +64,8 @@ async function probeApi(url: string, auth: AirflowAuth, timeoutMs: number): Prom
 async function composerEnvironment(name: string, endpoint: string, timeoutMs: number): Promise<{ url: string; api: ApiName }> {
   let data: { config?: { airflowUri?: string; softwareConfig?: { imageVersion?: string } } };
   try {
-    // The same GoogleAuth as auth mode `google`: the token fetched here is the one the triggers reuse.
+    // ADC through google-auth-library, shared with auth mode `google` off Cloud Run (on Cloud Run that mode
+    // reads the metadata server itself, so a Composer-named environment costs one more token at cold start).
     const client = await (await sharedGoogleAuth()).getClient();
     const res = await client.request<typeof data>({ url: `${endpoint.replace(/\/+$/, '')}/v1/${name}`, timeout: timeoutMs });
     data = res.data;

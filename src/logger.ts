@@ -13,6 +13,7 @@
 import pino, { type Logger } from 'pino';
 import { VERSION } from './version';
 import { scrubSecrets } from './secrets';
+import { metadataGet } from './metadata';
 
 export type { Logger };
 
@@ -91,11 +92,8 @@ class GcpFields {
   }
 
   private async lookUpProject(env: NodeJS.ProcessEnv): Promise<void> {
-    const host = env.GCE_METADATA_HOST ?? env.GCE_METADATA_IP ?? 'metadata.google.internal';
     try {
-      const res = await fetch(`http://${host}/computeMetadata/v1/project/project-id`, { headers: { 'Metadata-Flavor': 'Google' }, signal: AbortSignal.timeout(3000) });
-      if (res.ok) this.project = (await res.text()).trim() || undefined;
-      else await res.body?.cancel();
+      this.project = (await metadataGet('project/project-id', env, 3000)).trim() || undefined;
     } catch {
       // Trace ids stay unqualified; Cloud Logging still shows them.
     }

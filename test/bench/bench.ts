@@ -2,9 +2,13 @@
  * `npm run bench`: the launcher against the floor, side by side in one run.
  *
  * The floor (test/bench/floor.ts) is functions-framework serving a handler
- * that does nothing but one POST with a static token over keep-alive. The
- * launcher runs with a realistic JSON config of 20 routes, auth `google`
- * through the metadata-server stand-in. Both are the real functions-framework
+ * that does nothing but one POST with a static token over keep-alive, with
+ * node:http (the launcher's client; the targets are against it). A second
+ * floor does its POST with fetch, as the samples users start from do; its
+ * cold start and throughput are reported for reference. The launcher runs
+ * with a realistic JSON config of 20 routes, auth `google` through the
+ * metadata-server stand-in, in the environment Cloud Run gives a function
+ * (K_SERVICE, no GOOGLE_CLOUD_PROJECT). All are the real functions-framework
  * in a child process, fed Eventarc binary-mode CloudEvents over keep-alive;
  * "Airflow" is a zero-latency stand-in that answers every dagRuns POST 200.
  *
@@ -44,6 +48,8 @@ const SHORT_TOKEN_RUN_SEC = num('BENCH_SHORT_TOKEN_RUN_SEC', 20);
  * about a 128 MiB instance. These flags give the heap a small instance gets.
  */
 const INSTANCE_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=96 --max-semi-space-size=4';
+/** What Cloud Run sets for a function (and so what the launcher sees there): no GOOGLE_CLOUD_PROJECT. */
+const CLOUD_RUN_ENV = { K_SERVICE: 'dag-launcher-bench', K_REVISION: 'dag-launcher-bench-00001-abc', K_CONFIGURATION: 'dag-launcher-bench', FUNCTION_TARGET: 'launchDag', FUNCTION_SIGNATURE_TYPE: 'cloudevent' };
 const TARGETS = { coldStartRatio: 1.25, throughputRatio: 0.85, memoryGrowth: 0.1, peakRssMiB: 128 };
 
 /** Another checkout's built launcher (e.g. an older commit, for before/after figures); default this one. */
@@ -53,7 +59,7 @@ const LAUNCHER_SOURCE = resolve(LAUNCHER_ROOT, 'dist/src/index.js');
 const FLOOR_SOURCE = resolve(REPO, 'dist/test/bench/floor.js');
 const MODULES_PRELOAD = resolve(REPO, 'dist/test/bench/loaded-modules.js');
 
-type Kind = 'launcher' | 'floor';
+type Kind = 'launcher' | 'floor' | 'floor-fetch';
 
 /** A zero-latency Airflow: 200 for every dagRuns POST, not paused, version 3. */
 class FastAirflow {
@@ -258,8 +264,8 @@ async function main(): Promise<void> {
   writeFileSync(configPath, JSON.stringify(launcherConfig(airflow.url)));
   const envFor = (kind: Kind, metadata = md): Record<string, string> =>
     kind === 'launcher'
-      ? { LAUNCHER_CONFIG: configPath, GCE_METADATA_HOST: metadata.host, GOOGLE_CLOUD_PROJECT: 'bench-project' }
-      : { FLOOR_URL: `${airflow.url}/api/v2/dags/load_orders/dagRuns`, FLOOR_TOKEN: 'ya29.static-floor-token' };
+      ? { ...CLOUD_RUN_ENV, LAUNCHER_CONFIG: configPath, GCE_METADATA_HOST: metadata.host }
+      : { ...CLOUD_RUN_ENV, FLOOR_URL: `${airflow.url}/api/v2/dags/load_orders/dagRuns`, FLOOR_TOKEN: 'ya29.static-floor-token', FLOOR_CLIENT: kind === 'floor' ? 'http' : 'fetch' };
   const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const start = async (kind: Kind, env = envFor(kind), preload = false) => {
     const fn = spawnFn(kind, await freePort(), env, preload);
@@ -270,9 +276,10 @@ async function main(): Promise<void> {
   try {
     // 1. Cold start.
     progress(`cold start, ${COLD_RUNS} runs each, alternating`);
-    const cold: Record<Kind, { firstPostMs: number[]; listenMs: number[] }> = { launcher: { firstPostMs: [], listenMs: [] }, floor: { firstPostMs: [], listenMs: [] } };
+    const cold: Record<Kind, { firstPostMs: number[]; listenMs: number[] }> = { launcher: { firstPostMs: [], listenMs: [] }, floor: { firstPostMs: [], listenMs: [] }, 'floor-fetch': { firstPostMs: [], listenMs: [] } };
+    const orders: Kind[][] = [['launcher', 'floor', 'floor-fetch'], ['floor', 'floor-fetch', 'launcher'], ['floor-fetch', 'launcher', 'floor']];
     for (let i = 0; i < COLD_RUNS; i++) {
-      for (const kind of (i % 2 ? ['floor', 'launcher'] : ['launcher', 'floor']) as Kind[]) {
+      for (const kind of orders[i % orders.length]!) {
         const port = await freePort();
         const posted = airflow.nextPost();
         const t0 = performance.now();
@@ -295,6 +302,8 @@ async function main(): Promise<void> {
       launcherMs: coldMedian('launcher'),
       floorMs: coldMedian('floor'),
       ratio: round(coldMedian('launcher') / coldMedian('floor'), 3),
+      fetchFloorMs: coldMedian('floor-fetch'),
+      ratioToFetchFloor: round(coldMedian('launcher') / coldMedian('floor-fetch'), 3),
       launcherListenMs: round(median(cold.launcher.listenMs), 1),
       floorListenMs: round(median(cold.floor.listenMs), 1),
     };
@@ -314,7 +323,7 @@ async function main(): Promise<void> {
     const throughput: Record<Kind, LoadResult> = {} as Record<Kind, LoadResult>;
     let tokenRequestsPer10k = 0;
     let tokenRequests = 0;
-    for (const kind of ['floor', 'launcher'] as Kind[]) {
+    for (const kind of ['floor', 'floor-fetch', 'launcher'] as Kind[]) {
       progress(`throughput: ${kind}, ${EVENTS} events at concurrency ${CONCURRENCY}`);
       const tokensAtStart = md.tokenRequests;
       const fn = await start(kind);
@@ -364,8 +373,8 @@ async function main(): Promise<void> {
 
     // 4. Memory.
     progress('memory: RSS after 1,000 and 20,000 events; peak at concurrency 256');
-    const mem: Record<Kind, { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; heapAfter1kMiB: number; heapAfter20kMiB: number; peakRssMiB: number }> = {} as never;
-    for (const kind of ['floor', 'launcher'] as Kind[]) {
+    const mem: Record<'launcher' | 'floor', { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; heapAfter1kMiB: number; heapAfter20kMiB: number; peakRssMiB: number }> = {} as never;
+    for (const kind of ['floor', 'launcher'] as const) {
       // Both readings are taken right after a full GC, so they compare what is retained, not GC timing.
       const fn = await start(kind, envFor(kind), true);
       await load(fn, 1000, CONCURRENCY);
@@ -402,6 +411,8 @@ async function main(): Promise<void> {
         launcher: throughput.launcher,
         floor: throughput.floor,
         ratio: round(throughput.launcher.eventsPerSec / throughput.floor.eventsPerSec, 3),
+        fetchFloor: throughput['floor-fetch'],
+        ratioToFetchFloor: round(throughput.launcher.eventsPerSec / throughput['floor-fetch'].eventsPerSec, 3),
       },
       tokens: { requests: tokenRequests, events: EVENTS + 1000, requestsPer10kEvents: tokenRequestsPer10k, shortLived: shortToken },
       memory: mem,
@@ -413,7 +424,7 @@ async function main(): Promise<void> {
         tokenReuse: tokenRequests === 1 && shortToken.maxRequestsInAnySecond <= 1 && shortToken.tokenRequests <= shortToken.expectedAtMost && shortToken.failed === 0,
         memoryGrowth: mem.launcher.growth <= TARGETS.memoryGrowth,
         peakRss: mem.launcher.peakRssMiB <= TARGETS.peakRssMiB,
-        nothingLost: throughput.launcher.failed === 0 && throughput.floor.failed === 0,
+        nothingLost: Object.values(throughput).every((t) => t.failed === 0),
       },
     };
     printTable(result);
@@ -475,10 +486,10 @@ function dependencyRequireTimes(): { module: string; ms: number }[] {
 }
 
 function printTable(r: {
-  coldStart: { launcherMs: number; floorMs: number; ratio: number };
-  throughput: { launcher: LoadResult; floor: LoadResult; ratio: number };
+  coldStart: { launcherMs: number; floorMs: number; ratio: number; fetchFloorMs: number; ratioToFetchFloor: number };
+  throughput: { launcher: LoadResult; floor: LoadResult; ratio: number; fetchFloor: LoadResult; ratioToFetchFloor: number };
   tokens: { requests: number; events: number; requestsPer10kEvents: number; shortLived: { tokenRequests: number; expectedAtMost: number; maxRequestsInAnySecond: number; lifetimeSec: number; runSec: number } };
-  memory: Record<Kind, { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; peakRssMiB: number }>;
+  memory: Record<'launcher' | 'floor', { rssAfter1kMiB: number; rssAfter20kMiB: number; growth: number; peakRssMiB: number }>;
   footprint: { MiB: number; files: number; packages: number; dependencies: { module: string; ms: number; shareOfLauncherColdStart: number }[] };
   lazyLoading: { modules: { package: string; loadedByFirstEvent: boolean }[] };
   met: Record<string, boolean>;
@@ -487,6 +498,8 @@ function printTable(r: {
     ['figure', 'launcher', 'floor', 'ratio / value', 'target'],
     ['cold start to first POST (median ms)', String(r.coldStart.launcherMs), String(r.coldStart.floorMs), String(r.coldStart.ratio), `<= ${TARGETS.coldStartRatio} ${r.met.coldStart ? 'met' : 'MISSED'}`],
     [`throughput @${CONCURRENCY} (events/s)`, String(r.throughput.launcher.eventsPerSec), String(r.throughput.floor.eventsPerSec), String(r.throughput.ratio), `>= ${TARGETS.throughputRatio} ${r.met.throughput ? 'met' : 'MISSED'}`],
+    ['  vs a floor that POSTs with fetch: cold start (ms)', String(r.coldStart.launcherMs), String(r.coldStart.fetchFloorMs), String(r.coldStart.ratioToFetchFloor), '(reference)'],
+    ['  vs a floor that POSTs with fetch: events/s', String(r.throughput.launcher.eventsPerSec), String(r.throughput.fetchFloor.eventsPerSec), String(r.throughput.ratioToFetchFloor), '(reference)'],
     ['latency p50 / p99 (ms)', `${r.throughput.launcher.p50Ms} / ${r.throughput.launcher.p99Ms}`, `${r.throughput.floor.p50Ms} / ${r.throughput.floor.p99Ms}`, '', ''],
     [`token requests for ${r.tokens.events} events`, String(r.tokens.requests), '0 (static)', `${r.tokens.requestsPer10kEvents} per 10k`, `1 per lifetime ${r.met.tokenReuse ? 'met' : 'MISSED'}`],
     [`token requests, ${r.tokens.shortLived.lifetimeSec}s token, ${r.tokens.shortLived.runSec}s`, String(r.tokens.shortLived.tokenRequests), '', `max ${r.tokens.shortLived.maxRequestsInAnySecond} in any 1s`, `<= ${r.tokens.shortLived.expectedAtMost}, no burst`],

@@ -25,6 +25,8 @@ export class MetadataServerStandIn {
   tokenRequests = 0;
   /** performance.now() of each access-token request. */
   readonly tokenRequestTimes: number[] = [];
+  /** The `scopes` query parameter of each access-token request ('' when absent). */
+  readonly tokenScopes: string[] = [];
   /** When set, token requests fail with this HTTP status. */
   failTokens?: number;
   host = '';
@@ -51,6 +53,7 @@ export class MetadataServerStandIn {
       if (p === '/computeMetadata/v1/instance/service-accounts/default/token') {
         this.tokenRequests++;
         this.tokenRequestTimes.push(performance.now());
+        this.tokenScopes.push(url.searchParams.get('scopes') ?? '');
         if (this.failTokens) return send(this.failTokens, 'token service unavailable');
         const token = `ya29.standin-${randomBytes(12).toString('hex')}`;
         this.tokens.push(token);
