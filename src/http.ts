@@ -15,9 +15,16 @@ import * as https from 'node:https';
 /** Bodies kept for logs and dead letters are cut to this many characters. */
 export const BODY_EXCERPT_MAX = 2048;
 
+/**
+ * An idle connection is closed after 4 s, before the servers in front of
+ * Airflow close it themselves (uvicorn's default is 5 s), so a request is not
+ * written into a socket the server is closing. A request that still meets a
+ * reset is retried (retry.ts), and a POST that did land comes back as a 409.
+ */
+const IDLE_SOCKET_MS = 4_000;
 const agents = {
-  http: new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
-  https: new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
+  http: new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }),
+  https: new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }),
 };
 
 export interface HttpResponse {

@@ -7,8 +7,9 @@
  * the same millisecond in order. Written here rather than taken from
  * @google-cloud/pino-logging-gcp-config, whose dependency on the whole
  * Cloud Logging client cost a fifth of a second of every cold start.
- * Secrets are redacted by path in case an error object drags a request
- * along, and every credential the instance knows is scrubbed from each line.
+ * Credential-bearing keys are redacted in case an error object drags a
+ * request along, and every credential the instance knows is scrubbed from
+ * each line.
  */
 import pino, { type Logger } from 'pino';
 import { VERSION } from './version';
@@ -17,24 +18,35 @@ import { metadataGet } from './metadata';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
-  'authorization',
-  'password',
-  'token',
-  'access_token',
-  'id_token',
-  '*.authorization',
-  '*.Authorization',
-  '*.password',
-  '*.token',
-  '*.access_token',
-  '*.id_token',
-  '*.headers',
-  '*.*.headers',
-  'config.headers',
-  'err.config',
-  'err.response.config',
-];
+/**
+ * Keys whose values never reach a log line, at any depth (case-insensitive):
+ * where a credential sits when an error object drags a request along.
+ * Matched by key in the line formatter rather than by pino's path redaction,
+ * whose wildcard paths walked and cloned every line (a tenth of the CPU per
+ * event under load).
+ */
+export const REDACTED_KEYS = new Set(['authorization', 'proxy-authorization', 'password', 'token', 'access_token', 'id_token', 'refresh_token', 'headers', 'cookie', 'set-cookie']);
+const REDACT_DEPTH = 8;
+
+/** `value` with every REDACTED_KEYS entry replaced; the same object when there is nothing to replace (never mutated). */
+export function redactKeys(value: unknown, depth = REDACT_DEPTH): unknown {
+  if (value === null || typeof value !== 'object' || depth === 0) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const r = redactKeys(v, depth - 1);
+      if (r !== v) (out ??= [...value])[i] = r;
+    });
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const r = REDACTED_KEYS.has(k.toLowerCase()) ? '[redacted]' : redactKeys(v, depth - 1);
+    // An Error with something to hide becomes a plain object that keeps its name, message and stack.
+    if (r !== v) (out ??= value instanceof Error ? { ...(value as object), name: value.name, message: value.message, stack: value.stack } : { ...value })[k] = r;
+  }
+  return out ?? value;
+}
 
 const SEVERITY: Record<string, string> = { trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL' };
 
@@ -49,7 +61,6 @@ export function createLogger(destination?: pino.DestinationStream, env: NodeJS.P
       level: (label) => ({ severity: SEVERITY[label] ?? 'INFO' }),
       log: (entry) => gcp.format(entry),
     },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Whatever a field holds, no credential this instance knows leaves in a log line.
     hooks: { streamWrite: scrubSecrets },
   };
@@ -76,7 +87,8 @@ class GcpFields {
   }
 
   format(input: Record<string, unknown>): Record<string, unknown> {
-    const entry: Record<string, unknown> = { ...input };
+    const redacted = redactKeys(input) as Record<string, unknown>;
+    const entry = redacted === input ? { ...input } : redacted;
     if (typeof entry.trace_id === 'string' && entry.trace_id) {
       entry['logging.googleapis.com/trace'] = this.project ? `projects/${this.project}/traces/${entry.trace_id}` : entry.trace_id;
     }
