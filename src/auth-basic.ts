@@ -20,4 +20,8 @@ export class BasicAuth implements AirflowAuth {
   async headers(): Promise<Record<string, string>> {
     return { Authorization: this.header };
   }
+
+  ready(): Record<string, string> {
+    return { Authorization: this.header };
+  }
 }

@@ -28,6 +28,11 @@ export abstract class BearerTokenAuth implements AirflowAuth {
     return { Authorization: `Bearer ${await this.tokens.get()}` };
   }
 
+  ready(): Record<string, string> | undefined {
+    const token = this.tokens.fresh();
+    return token === undefined ? undefined : { Authorization: `Bearer ${token}` };
+  }
+
   onUnauthorized(sent: Record<string, string>): boolean {
     this.tokens.invalidate(sent.Authorization?.replace(/^Bearer /, ''));
     return this.retryOn401;

@@ -4,4 +4,5 @@ import type { AirflowAuth } from './auth';
 export const noAuth: AirflowAuth = {
   mode: 'none',
   headers: async () => ({}),
+  ready: () => ({}),
 };

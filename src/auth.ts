@@ -19,6 +19,8 @@ export interface AirflowAuth {
   onUnauthorized?(sentHeaders: Record<string, string>): boolean;
   /** Starts fetching a credential in the background at cold start, so the first event does not wait for it. */
   warm?(): void;
+  /** The headers when they are ready now (a fresh cached token), without a promise; undefined means call headers(). */
+  ready?(): Record<string, string> | undefined;
 }
 
 export interface AuthOptions {

@@ -64,7 +64,7 @@ export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promis
     const eventTime = event.time ? Date.parse(event.time) : NaN;
     const age = { eventAgeMs: Number.isNaN(eventTime) ? 0 : now() - eventTime, maxEventAgeMs: deps.config.maxEventAgeMs };
 
-    const results = await Promise.all(matches.map((m) => attempt(deps, m, event, age)));
+    const results = matches.length === 1 ? [await attempt(deps, matches[0]!, event, age)] : await Promise.all(matches.map((m) => attempt(deps, m, event, age)));
     let retry = 0;
     for (const { run, outcome, result, match, paused, attempts, latencyMs } of results) {
       const fields = {
@@ -124,7 +124,8 @@ export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'pa
     deps.retryClock,
   );
   const outcome = decideOutcome(result, target.api, age);
-  const paused = outcome.outcome === 'triggered' && deps.paused ? await deps.paused.isPaused(target, run.dagId) : undefined;
+  let paused = outcome.outcome === 'triggered' && deps.paused ? deps.paused.lookup(target, run.dagId) : undefined;
+  if (paused instanceof Promise) paused = await paused;
   return { match, run, result, outcome, paused, attempts, latencyMs: Math.round(performance.now() - started) };
 }
 

@@ -10,7 +10,7 @@
  * so the connection can be reused.
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Https from 'node:https';
 
 /** Bodies kept for logs and dead letters are cut to this many characters. */
 export const BODY_EXCERPT_MAX = 2048;
@@ -22,10 +22,16 @@ export const BODY_EXCERPT_MAX = 2048;
  * reset is retried (retry.ts), and a POST that did land comes back as a 409.
  */
 const IDLE_SOCKET_MS = 4_000;
-const agents = {
-  http: new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }),
-  https: new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }),
-};
+const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS });
+/** node:https (and TLS) is loaded by the first https:// call, not by every cold start. */
+let tls: { https: typeof Https; agent: Https.Agent } | undefined;
+function httpsClient(): { https: typeof Https; agent: Https.Agent } {
+  if (!tls) {
+    const https = require('node:https') as typeof Https;
+    tls = { https, agent: new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }) };
+  }
+  return tls;
+}
 
 export interface HttpResponse {
   status: number;
@@ -51,7 +57,7 @@ export interface HttpRequest {
 export function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse> {
   const max = req.excerptMax ?? BODY_EXCERPT_MAX;
   return new Promise((resolve, reject) => {
-    const tls = url.startsWith('https:');
+    const secure = url.startsWith('https:') ? httpsClient() : undefined;
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
     let settled = false;
@@ -62,7 +68,8 @@ export function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse
       if (err) reject(err);
       else resolve(res!);
     };
-    const request = (tls ? https : http).request(url, { method: req.method ?? 'GET', headers, agent: tls ? agents.https : agents.http }, (res) => {
+    const options = { method: req.method ?? 'GET', headers, agent: secure?.agent ?? httpAgent };
+    const request = (secure ? secure.https : http).request(url, options, (res) => {
       res.setEncoding('utf8');
       let text = '';
       let cut = false;

@@ -8,20 +8,22 @@ import { httpRequest } from './http';
 import type { AirflowTarget } from './trigger';
 
 export class PausedCache {
-  private readonly entries = new Map<string, { at: number; value: Promise<boolean | undefined> }>();
+  private readonly entries = new Map<string, { at: number; value: Promise<boolean | undefined>; settled?: { paused: boolean | undefined } }>();
 
   constructor(
     private readonly ttlMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  isPaused(target: AirflowTarget, dagId: string): Promise<boolean | undefined> {
+  /** The answer itself when it is already known (the usual case), else the pending lookup. */
+  lookup(target: AirflowTarget, dagId: string): boolean | undefined | Promise<boolean | undefined> {
     const key = `${target.environment.name}\u0000${dagId}`;
     const hit = this.entries.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    const value = fetchPaused(target, dagId);
-    this.entries.set(key, { at: this.now(), value });
-    return value;
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.settled ? hit.settled.paused : hit.value;
+    const entry: { at: number; value: Promise<boolean | undefined>; settled?: { paused: boolean | undefined } } = { at: this.now(), value: fetchPaused(target, dagId) };
+    void entry.value.then((paused) => (entry.settled = { paused }));
+    this.entries.set(key, entry);
+    return entry.value;
   }
 }
 

@@ -25,11 +25,11 @@ export function routeEvent(config: LauncherConfig, event: TriggerEvent): RouteMa
 /** The named captures when every condition of the route holds, else undefined. */
 export function matchRoute(route: Route, event: TriggerEvent, ctx: Record<string, unknown>): Record<string, string> | undefined {
   if (route.types && !route.types.has(event.type)) return undefined;
-  const captures: Record<string, string> = {};
+  let captures: Record<string, string> | undefined;
   for (const c of route.conditions) {
     const got = c.matcher.match(c.get(ctx));
     if (!got) return undefined;
-    Object.assign(captures, got);
+    for (const k in got) (captures ??= {})[k] = got[k]!;
   }
-  return captures;
+  return captures ?? {};
 }

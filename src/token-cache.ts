@@ -24,6 +24,12 @@ export class TokenCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The token when it is fresh (outside the refresh margin), else undefined: then call get(). */
+  fresh(): string | undefined {
+    const t = this.token;
+    return t && (t.expiresAt === undefined || this.now() < t.expiresAt - this.margin(t)) ? t.value : undefined;
+  }
+
   async get(): Promise<string> {
     const t = this.token;
     const now = this.now();

@@ -50,11 +50,13 @@ async function send(
   body: string,
   started: number,
 ): Promise<{ result: TriggerResult; resend?: boolean }> {
-  let headers: Record<string, string>;
-  try {
-    headers = await target.auth.headers();
-  } catch (err) {
-    return { result: { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) } };
+  let headers = target.auth.ready?.();
+  if (!headers) {
+    try {
+      headers = await target.auth.headers();
+    } catch (err) {
+      return { result: { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) } };
+    }
   }
   try {
     const res = await httpRequest(url, {

@@ -51,3 +51,19 @@ test('invalidate drops only the token that was rejected', async () => {
   cache.invalidate('tok1');
   assert.equal(await cache.get(), 'tok2');
 });
+
+test('fresh(): the token without a promise only while no refresh is due; then get() takes over', async () => {
+  let now = 0;
+  let t = 0;
+  const cache = new TokenCache(async () => ({ value: `tok${++t}`, expiresAt: now + 1000 }), 300, () => now);
+  assert.equal(cache.fresh(), undefined, 'nothing fetched yet');
+  assert.equal(await cache.get(), 'tok1');
+  assert.equal(cache.fresh(), 'tok1');
+  now = 800; // inside the refresh margin
+  assert.equal(cache.fresh(), undefined, 'due for refresh: the caller goes through get(), which starts one');
+  assert.equal(await cache.get(), 'tok1');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cache.fresh(), 'tok2');
+  cache.invalidate('tok2');
+  assert.equal(cache.fresh(), undefined, 'an invalidated token is never handed out');
+});
