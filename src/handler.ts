@@ -43,7 +43,8 @@ export class RedeliverError extends Error {
 export function createHandler(deps: HandlerDeps): (delivered: unknown) => Promise<void> {
   const now = deps.now ?? Date.now;
   return async function handle(delivered: unknown): Promise<void> {
-    const firstSeen = new Date(now()).toISOString();
+    const seenAt = now();
+    const firstSeen = () => new Date(seenAt).toISOString();
     let event: TriggerEvent;
     try {
       event = normalizeEvent(delivered);
@@ -143,7 +144,7 @@ async function deadLetter(
   match: RouteMatch | undefined,
   run: RunRequest | undefined,
   delivered: unknown,
-  firstSeen: string,
+  firstSeen: () => string,
   result?: TriggerResult,
   log: Logger = deps.logger,
   fields: Record<string, unknown> = { outcome: outcome.outcome, reason: outcome.reason },
@@ -162,7 +163,7 @@ async function deadLetter(
     responseExcerpt: responseOf(result),
     event,
     eventId: deliveredEventId(delivered),
-    firstSeen,
+    firstSeen: firstSeen(),
     launcherVersion: VERSION,
   };
   let deadLetter: string;

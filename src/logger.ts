@@ -25,7 +25,8 @@ export type { Logger };
  * whose wildcard paths walked and cloned every line (a tenth of the CPU per
  * event under load).
  */
-export const REDACTED_KEYS = new Set(['authorization', 'proxy-authorization', 'password', 'token', 'access_token', 'id_token', 'refresh_token', 'headers', 'cookie', 'set-cookie']);
+export const REDACTED_KEYS = ['authorization', 'proxy-authorization', 'password', 'token', 'access_token', 'id_token', 'refresh_token', 'headers', 'cookie', 'set-cookie'];
+const REDACTED = new RegExp(`^(?:${REDACTED_KEYS.join('|')})$`, 'i');
 const REDACT_DEPTH = 8;
 
 /** `value` with every REDACTED_KEYS entry replaced; the same object when there is nothing to replace (never mutated). */
@@ -40,8 +41,10 @@ export function redactKeys(value: unknown, depth = REDACT_DEPTH): unknown {
     return out ?? value;
   }
   let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const r = REDACTED_KEYS.has(k.toLowerCase()) ? '[redacted]' : redactKeys(v, depth - 1);
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    const r = REDACTED.test(k) ? '[redacted]' : v !== null && typeof v === 'object' ? redactKeys(v, depth - 1) : v;
     // An Error with something to hide becomes a plain object that keeps its name, message and stack.
     if (r !== v) (out ??= value instanceof Error ? { ...(value as object), name: value.name, message: value.message, stack: value.stack } : { ...value })[k] = r;
   }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dagRunId, RUN_ID_MAX, RUN_ID_PATTERN } from '../../src/runid';
+import fc from 'fast-check';
+import { dagRunId, readable, RUN_ID_MAX, RUN_ID_PATTERN } from '../../src/runid';
 import { normalizeEvent } from '../../src/normalize';
 import { legacyStorage, pubsubCloudEvent, storageCloudEvent, storageData } from '../support/events';
 
@@ -50,4 +51,11 @@ test('ids fit Airflow\'s default allowed_run_id_pattern and 250 chars for any ob
 
 test('the id is readable: source kind, route and file name first', () => {
   assert.match(dagRunId(ev('incoming/orders 2026.csv'), 'orders'), /^gcs__orders__orders_2026.csv__[0-9a-f]{32}$/);
+});
+
+test('readable(): names that are already clean are returned as they are, exactly as the full folding would leave them', () => {
+  const fold = (s: string) => s.normalize('NFKD').replace(/[^A-Za-z0-9_.~+-]+/g, '_').replace(/_{2,}/g, '_').replace(/^[_.]+|[_.]+$/g, '').slice(0, 96);
+  const chars = fc.constantFrom(...'aZ09_.~+-/ é__..'.split(''));
+  fc.assert(fc.property(fc.array(chars, { maxLength: 120 }).map((a) => a.join('')), (s) => readable(s) === fold(s)));
+  for (const s of ['part-1.csv', '_x', 'x_', 'a__b', '.hidden', 'x'.repeat(96), 'x'.repeat(97), 'Straße', '']) assert.equal(readable(s), fold(s), s);
 });
