@@ -39,16 +39,16 @@ export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
 ]);
 
 export function eventContext(e: TriggerEvent): Record<string, unknown> {
-  const ctx: Record<string, unknown> = {
-    event: { id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time },
-    captures: {},
-  };
+  // One object literal per event kind, so every context of a kind has the same shape (cheap to copy and read).
+  const event = { id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time };
   if (e.storage) {
     const s = e.storage;
     const slash = s.name.lastIndexOf('/');
     const basename = s.name.slice(slash + 1);
     const dot = basename.lastIndexOf('.');
-    Object.assign(ctx, {
+    return {
+      event,
+      captures: {},
       bucket: s.bucket,
       name: s.name,
       dirname: slash === -1 ? '' : s.name.slice(0, slash),
@@ -65,11 +65,13 @@ export function eventContext(e: TriggerEvent): Record<string, unknown> {
       md5Hash: s.md5Hash,
       crc32c: s.crc32c,
       storageClass: s.storageClass,
-    });
+    };
   }
   if (e.pubsub) {
     const p = e.pubsub;
-    Object.assign(ctx, {
+    return {
+      event,
+      captures: {},
       topic: p.topic,
       topicId: p.topic?.split('/').pop(),
       subscription: p.subscription,
@@ -80,7 +82,7 @@ export function eventContext(e: TriggerEvent): Record<string, unknown> {
       data: p.data,
       text: p.text,
       json: p.json,
-    });
+    };
   }
-  return ctx;
+  return { event, captures: {} };
 }
