@@ -36,7 +36,7 @@ import { REPO } from '../support/paths';
 import { STORAGE_FINALIZED } from '../../src/event';
 
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const COLD_RUNS = num('BENCH_COLD_RUNS', 9);
+const COLD_RUNS = num('BENCH_COLD_RUNS', 15);
 const EVENTS = num('BENCH_EVENTS', 10_000);
 const ROUNDS = num('BENCH_THROUGHPUT_ROUNDS', 5);
 const CONCURRENCY = 64;
