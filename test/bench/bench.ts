@@ -28,7 +28,7 @@ import { createServer, Agent, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MetadataServerStandIn } from '../support/metadata-server';
 import { freePort } from '../support/function-process';
 import { listenLoopback, closeServer } from '../support/http';
@@ -132,7 +132,9 @@ function spawnFn(kind: Kind, port: number, env: Record<string, string>, preload 
   const child = spawn(
     process.execPath,
     [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(preload ? ['--expose-gc', '--require', MODULES_PRELOAD] : []), ffMain(kind === 'launcher' ? LAUNCHER_ROOT : REPO), '--target=launchDag', '--signature-type=cloudevent', `--source=${kind === 'launcher' ? LAUNCHER_SOURCE : FLOOR_SOURCE}`, `--port=${port}`],
-    { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), NODE_ENV: 'production', NODE_OPTIONS: INSTANCE_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    // PATH holds only node's own directory: a Cloud Run instance has no gcloud, and google-auth-library
+    // asks gcloud for the project when it finds one (a second and more on this machine).
+    { cwd: REPO, env: { PATH: dirname(process.execPath), HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), NODE_ENV: 'production', NODE_OPTIONS: INSTANCE_NODE_OPTIONS, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const stderr: string[] = [];
   child.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
