@@ -7,6 +7,7 @@ import { COMPILE_CACHE_DIR } from './compile-cache';
 import * as nodeModule from 'node:module';
 
 require('./function');
-require('google-auth-library'); // loaded by the first token fetch
+require('google-auth-library'); // loaded by the first token fetch off Cloud Run, and by IAP and Composer lookups
+require('yaml'); // loaded at cold start when the config is YAML (launcher.yaml)
 (nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
 process.stdout.write(`compile cache warmed in ${COMPILE_CACHE_DIR}\n`);
