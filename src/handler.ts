@@ -18,7 +18,7 @@ import { decideOutcome, type Outcome } from './outcome';
 import { renderRun, type RunRequest } from './render';
 import { routeEvent, type RouteMatch } from './route';
 import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
-import { deliveryBudgetMs, withRetry, type RetryClock } from './retry';
+import { deliveryBudgetMs, realClock, retryableNow, withRetry, type RetryClock } from './retry';
 import { VERSION } from './version';
 import type { PausedCache } from './paused';
 
@@ -118,12 +118,19 @@ export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'pa
   }
   const target = deps.targets.get(match.route.environment)!;
   const started = performance.now();
-  const { result, attempts } = await withRetry(
-    () => triggerDagRun(target, run),
-    deps.config.retry,
-    { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
-    deps.retryClock,
-  );
+  const clock = deps.retryClock ?? realClock;
+  const startedAt = clock.now();
+  // The first try outside withRetry: most events need exactly one, and each async frame costs (see trigger.ts).
+  const first = await triggerDagRun(target, run);
+  const { result, attempts } = retryableNow(first)
+    ? await withRetry(
+        () => triggerDagRun(target, run),
+        deps.config.retry,
+        { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
+        clock,
+        { result: first, startedAt },
+      )
+    : { result: first, attempts: 1 };
   const outcome = decideOutcome(result, target.api, age);
   let paused = outcome.outcome === 'triggered' && deps.paused ? deps.paused.lookup(target, run.dagId) : undefined;
   if (paused instanceof Promise) paused = await paused;

@@ -74,17 +74,20 @@ export async function withRetry(
   policy: RetryPolicy,
   budget: { budgetMs: number; requestTimeoutMs: number },
   clock: RetryClock = realClock,
+  /** The first try, when the caller made it already (at `startedAt` on `clock`). */
+  first?: { result: TriggerResult; startedAt: number },
 ): Promise<Attempts> {
-  const started = clock.now();
-  let attempts = 0;
+  const started = first ? first.startedAt : clock.now();
+  let result = first ? first.result : await once();
+  let attempts = 1;
   for (;;) {
-    const result = await once();
-    attempts++;
     if (attempts >= policy.attempts || !retryableNow(result)) return { result, attempts };
     const wait = backoffMs(policy, attempts - 1, result.kind === 'response' ? result.retryAfterMs : undefined, clock.random);
     const elapsed = clock.now() - started;
     if (elapsed + wait + budget.requestTimeoutMs > budget.budgetMs) return { result, attempts };
     await clock.sleep(wait);
+    result = await once();
+    attempts++;
   }
 }
 

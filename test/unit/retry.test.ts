@@ -85,3 +85,13 @@ test('the delivery budget leaves a margin inside the function timeout', () => {
   assert.equal(deliveryBudgetMs(540_000), 530_000);
   assert.ok(deliveryBudgetMs(1_000) >= 500);
 });
+
+test('withRetry: a first try made by the caller counts, and its start is where the budget is measured from', async () => {
+  let calls = 0;
+  const ok = await withRetry(async () => { calls++; return response(200); }, policy, { budgetMs: 50_000, requestTimeoutMs: 1_000 }, fakeClock(), { result: response(503), startedAt: 0 });
+  assert.deepEqual([ok.result.kind === 'response' && ok.result.status, ok.attempts, calls], [200, 2, 1]);
+  const done = await withRetry(async () => { calls++; return response(200); }, policy, { budgetMs: 50_000, requestTimeoutMs: 1_000 }, fakeClock(), { result: response(409), startedAt: 0 });
+  assert.deepEqual([done.attempts, calls], [1, 1], 'not retryable: no further call');
+  const late = await withRetry(async () => { calls++; return response(200); }, policy, { budgetMs: 50_000, requestTimeoutMs: 1_000 }, fakeClock(), { result: response(503), startedAt: -49_500 });
+  assert.deepEqual([late.attempts, calls], [1, 1], 'the first try already used the budget');
+});
