@@ -18,7 +18,7 @@ import { decideOutcome, type Outcome } from './outcome';
 import { renderRun, type RunRequest } from './render';
 import { routeEvent, type RouteMatch } from './route';
 import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
-import { deliveryBudgetMs, realClock, retryableNow, withRetry, type RetryClock } from './retry';
+import { deliveryBudgetMs, realClock, retryableNow, withRetry, type Attempts, type RetryClock } from './retry';
 import { VERSION } from './version';
 import type { PausedCache } from './paused';
 
@@ -107,34 +107,42 @@ export interface Attempt {
   latencyMs?: number;
 }
 
-/** One (event, route): render, trigger with in-delivery retries, decide. Also what `replay` runs. */
-export async function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'paused' | 'retryClock'>, match: RouteMatch, event: TriggerEvent, age: { eventAgeMs: number; maxEventAgeMs: number }): Promise<Attempt> {
+/**
+ * One (event, route): render, trigger with in-delivery retries, decide. Also
+ * what `replay` runs. A promise chain rather than an async function: most
+ * events take exactly this path once, and functions-framework's domain
+ * tracks every async frame and await (see trigger.ts).
+ */
+export function attempt(deps: Pick<HandlerDeps, 'config' | 'targets' | 'paused' | 'retryClock'>, match: RouteMatch, event: TriggerEvent, age: { eventAgeMs: number; maxEventAgeMs: number }): Promise<Attempt> {
   let run: RunRequest;
   try {
     run = renderRun(deps.config, match, event);
   } catch (err) {
-    if (err instanceof RejectedError) return { match, outcome: { outcome: 'rejected', reason: err.message } };
-    throw err;
+    if (err instanceof RejectedError) return Promise.resolve({ match, outcome: { outcome: 'rejected', reason: err.message } });
+    return Promise.reject(err);
   }
   const target = deps.targets.get(match.route.environment)!;
   const started = performance.now();
   const clock = deps.retryClock ?? realClock;
   const startedAt = clock.now();
-  // The first try outside withRetry: most events need exactly one, and each async frame costs (see trigger.ts).
-  const first = await triggerDagRun(target, run);
-  const { result, attempts } = retryableNow(first)
-    ? await withRetry(
-        () => triggerDagRun(target, run),
-        deps.config.retry,
-        { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
-        clock,
-        { result: first, startedAt },
-      )
-    : { result: first, attempts: 1 };
-  const outcome = decideOutcome(result, target.api, age);
-  let paused = outcome.outcome === 'triggered' && deps.paused ? deps.paused.lookup(target, run.dagId) : undefined;
-  if (paused instanceof Promise) paused = await paused;
-  return { match, run, result, outcome, paused, attempts, latencyMs: Math.round(performance.now() - started) };
+  const decide = ({ result, attempts }: Attempts): Attempt | Promise<Attempt> => {
+    const outcome = decideOutcome(result, target.api, age);
+    const done = (paused: boolean | undefined): Attempt => ({ match, run, result, outcome, paused, attempts, latencyMs: Math.round(performance.now() - started) });
+    const paused = outcome.outcome === 'triggered' && deps.paused ? deps.paused.lookup(target, run.dagId) : undefined;
+    return paused instanceof Promise ? paused.then(done) : done(paused);
+  };
+  // The first try outside withRetry: most events need exactly one.
+  return triggerDagRun(target, run).then((first) =>
+    retryableNow(first)
+      ? withRetry(
+          () => triggerDagRun(target, run),
+          deps.config.retry,
+          { budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs), requestTimeoutMs: deps.config.requestTimeoutMs },
+          clock,
+          { result: first, startedAt },
+        ).then(decide)
+      : decide({ result: first, attempts: 1 }),
+  );
 }
 
 /** The CloudEvent id of a delivery, when it has one (it may be unreadable otherwise). */
