@@ -25,7 +25,7 @@ export function report(problems: string[], at: string, message: string): Invalid
 
 const join = (at: string, key: string | number) => (at ? `${at}.${key}` : String(key));
 
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';

@@ -97,9 +97,8 @@ export function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse
   });
 }
 
-/** The error code of a failed request (`ECONNREFUSED`, `ECONNRESET`, …), from node:http or fetch. */
+/** The error code of a failed request (`ECONNREFUSED`, `ECONNRESET`, …). */
 export function errorCode(e: unknown): string | undefined {
-  const err = e as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
-  if (typeof err?.code === 'string') return err.code;
-  return typeof err?.cause?.code === 'string' ? err.cause.code : undefined;
+  const code = (e as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -7,8 +7,15 @@
 import { httpRequest } from './http';
 import type { AirflowTarget } from './trigger';
 
+interface Entry {
+  at: number;
+  value: Promise<boolean | undefined>;
+  /** Set once the lookup has answered, so later events read it without awaiting. */
+  settled?: { paused: boolean | undefined };
+}
+
 export class PausedCache {
-  private readonly entries = new Map<string, { at: number; value: Promise<boolean | undefined>; settled?: { paused: boolean | undefined } }>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
     private readonly ttlMs = 5 * 60_000,
@@ -20,7 +27,7 @@ export class PausedCache {
     const key = `${target.environment.name}\u0000${dagId}`;
     const hit = this.entries.get(key);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.settled ? hit.settled.paused : hit.value;
-    const entry: { at: number; value: Promise<boolean | undefined>; settled?: { paused: boolean | undefined } } = { at: this.now(), value: fetchPaused(target, dagId) };
+    const entry: Entry = { at: this.now(), value: fetchPaused(target, dagId) };
     void entry.value.then((paused) => (entry.settled = { paused }));
     this.entries.set(key, entry);
     return entry.value;

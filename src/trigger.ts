@@ -14,7 +14,6 @@ export type TriggerResult =
   | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
   | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number; code?: string };
 
-export { BODY_EXCERPT_MAX } from './http';
 
 export interface AirflowTarget {
   environment: Environment;
