@@ -2,62 +2,19 @@
  * Cold start: load and compile the config (a bad one refuses to start), build
  * one Airflow target per environment, and the handler over them.
  */
-import { apiFor } from './api';
-import { createAuth } from './auth';
-import { loadConfig, type Environment, type LauncherConfig } from './config';
-import { ConfigUnavailableError, GcsConfigSource, refreshIntervalMs } from './config-gcs';
-import { logDeadLetters, type DeadLetterSink } from './deadletter';
-import { GcsDeadLetterSink } from './deadletter-gcs';
-import { sharedStorage } from './storage';
-import { PausedCache } from './paused';
-import { discoverer } from './discover';
+
+import { loadConfig } from './config/load';
+import type { LauncherConfig } from './config/types';
+import { ConfigUnavailableError, GcsConfigSource, refreshIntervalMs } from './config/gcs-source';
+import { logDeadLetters, type DeadLetterSink } from './outcomes/dead-letters';
+import { GcsDeadLetterSink } from './outcomes/dead-letters-gcs';
+import { sharedStorage } from './google/storage';
+import { PausedCache } from './airflow/paused';
+import { buildTargets, TargetPool } from './airflow/targets';
+
 import { createHandler, deliveredEventId, RedeliverError } from './handler';
-import { createLogger, type Logger } from './logger';
-import type { AirflowTarget } from './trigger';
-
-export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = process.env): Map<string, AirflowTarget> {
-  return new TargetPool(env).targetsFor(config);
-}
-
-/**
- * Airflow targets by environment. A reloaded config gets the same target
- * (and so the same cached tokens and discovery) for every environment whose
- * definition did not change.
- */
-export class TargetPool {
-  private readonly credentials = new Map();
-  private built = new Map<string, { key: string; target: AirflowTarget }>();
-
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
-
-  targetsFor(config: LauncherConfig): Map<string, AirflowTarget> {
-    const targets = new Map<string, AirflowTarget>();
-    const built = new Map<string, { key: string; target: AirflowTarget }>();
-    for (const e of config.environments.values()) {
-      const key = JSON.stringify([e, config.requestTimeoutMs]);
-      const previous = this.built.get(e.name);
-      const target = previous?.key === key ? previous.target : this.build(e, config.requestTimeoutMs);
-      built.set(e.name, { key, target });
-      targets.set(e.name, target);
-    }
-    this.built = built;
-    return targets;
-  }
-
-  private build(e: Environment, timeoutMs: number): AirflowTarget {
-    const auth = createAuth(e, this.credentials, { env: this.env, timeoutMs });
-    const fixed = e.api !== 'auto' && !e.composer;
-    const target: AirflowTarget = { environment: { ...e }, api: apiFor(e.api === 'auto' ? 'v2' : e.api), auth, timeoutMs };
-    if (!fixed) {
-      target.discover = discoverer(e, auth, timeoutMs, this.env.COMPOSER_API_ENDPOINT);
-      // Start at cold start; an error here is retried by the first event that needs it.
-      target.discover().catch(() => undefined);
-    } else {
-      auth.warm?.();
-    }
-    return target;
-  }
-}
+import { createLogger, type Logger } from './logging/logger';
+import type { AirflowTarget } from './airflow/trigger';
 
 export type Handler = (delivered: unknown) => Promise<void>;
 

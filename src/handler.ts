@@ -3,24 +3,23 @@
  * one short composition. Resolving acks the event; throwing makes the
  * platform redeliver it, which is only done for `retry` outcomes.
  */
-import type { AirflowApi } from './api';
-import type { AirflowAuth } from './auth';
-import type { LauncherConfig } from './config';
+
+import type { LauncherConfig } from './config/types';
 import { createHash } from 'node:crypto';
-import { serializableEvent, type DeadLetterRecord, type DeadLetterSink } from './deadletter';
-import { dagRunId } from './runid';
-import { scrubSecrets } from './secrets';
-import { RejectedError } from './errors';
-import type { TriggerEvent } from './event';
-import { traceFields, type Logger } from './logger';
-import { normalizeEvent } from './normalize';
-import { decideOutcome, type Outcome } from './outcome';
-import { renderRun, type RunRequest } from './render';
-import { routeEvent, type RouteMatch } from './route';
-import { triggerDagRun, type AirflowTarget, type TriggerResult } from './trigger';
-import { deliveryBudgetMs, realClock, retryableNow, withRetry, type Attempts, type RetryClock } from './retry';
-import { VERSION } from './version';
-import type { PausedCache } from './paused';
+import { serializableEvent, type DeadLetterRecord, type DeadLetterSink } from './outcomes/dead-letters';
+import { dagRunId } from './routing/run-id';
+import { scrubSecrets } from './logging/secrets';
+import { RejectedError } from './core/errors';
+import type { TriggerEvent } from './events/event';
+import { traceFields, type Logger } from './logging/logger';
+import { normalizeEvent } from './events/normalize';
+import { decideOutcome, type Outcome } from './outcomes/outcome';
+import { renderRun, type RunRequest } from './routing/render';
+import { routeEvent, type RouteMatch } from './routing/route';
+import { triggerDagRun, type AirflowTarget, type TriggerResult } from './airflow/trigger';
+import { deliveryBudgetMs, realClock, retryableNow, withRetry, type Attempts, type RetryClock } from './outcomes/retry';
+import { VERSION } from './core/version';
+import type { PausedCache } from './airflow/paused';
 
 export interface HandlerDeps {
   config: LauncherConfig;
@@ -217,4 +216,3 @@ function responseOf(result: TriggerResult | undefined): string | undefined {
   return result.kind === 'response' ? result.body : result.message;
 }
 
-export type { AirflowApi, AirflowAuth };

@@ -2,7 +2,7 @@
  * Entry point: registers the `launchDag` CloudEvent function with
  * functions-framework. Deploy with `--entry-point=launchDag`.
  */
-import './compile-cache'; // first: every module after it is read from the build's compile cache
+import './startup/compile-cache'; // first: every module after it is read from the build's compile cache
 import * as functions from '@google-cloud/functions-framework';
 import { createLauncher } from './function';
 

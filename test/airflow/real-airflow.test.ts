@@ -13,8 +13,8 @@ import { FunctionProcess } from '../support/function-process';
 import { MetadataServerStandIn } from '../support/metadata-server';
 import { ComposerApiStandIn } from '../support/composer-api';
 import { storageCloudEvent, storageData } from '../support/events';
-import { dagRunId } from '../../src/runid';
-import { normalizeEvent } from '../../src/normalize';
+import { dagRunId } from '../../src/routing/run-id';
+import { normalizeEvent } from '../../src/events/normalize';
 
 const ok = (s: number) => s >= 200 && s < 300;
 const IAP_AUDIENCE = '123456789-abcdef.apps.googleusercontent.com';

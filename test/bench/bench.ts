@@ -33,7 +33,7 @@ import { MetadataServerStandIn } from '../support/metadata-server';
 import { freePort } from '../support/function-process';
 import { listenLoopback, closeServer } from '../support/http';
 import { REPO } from '../support/paths';
-import { STORAGE_FINALIZED } from '../../src/event';
+import { STORAGE_FINALIZED } from '../../src/events/event';
 
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const COLD_RUNS = num('BENCH_COLD_RUNS', 15);

@@ -12,7 +12,7 @@ function dump(): void {
   for (const file of Object.keys(require.cache)) {
     const m = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file);
     if (m) packages.add(m[1]!);
-    else if (file.endsWith('/dist/src/cli.js')) packages.add('dag-launcher/cli');
+    else if (file.endsWith('/dist/src/cli/main.js')) packages.add('dag-launcher/cli');
   }
   writeFileSync(join(tmpdir(), `dag-launcher-modules-${process.pid}.json`), JSON.stringify([...packages].sort()));
 }

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { closeServer, listenLoopback } from '../support/http';
-import { AirflowJwtAuth } from '../../src/auth-airflow-jwt';
-import { apiV2 } from '../../src/api-v2';
-import { noAuth } from '../../src/auth-none';
-import { triggerDagRun, type AirflowTarget } from '../../src/trigger';
+import { AirflowJwtAuth } from '../../src/auth/airflow-jwt';
+import { apiV2 } from '../../src/airflow/api-v2';
+import { noAuth } from '../../src/auth/none';
+import { triggerDagRun, type AirflowTarget } from '../../src/airflow/trigger';
 import { AirflowStandIn } from '../support/airflow-standin';
 
 const run = (id: string) => ({ route: 'r', environment: 'e', dagId: 'd', dagRunId: id, conf: {} });

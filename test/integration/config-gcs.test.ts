@@ -12,7 +12,7 @@ import { MetadataServerStandIn } from '../support/metadata-server';
 import { FunctionProcess } from '../support/function-process';
 import { GcsEmulator } from '../support/gcs-emulator';
 import { storageCloudEvent, storageData } from '../support/events';
-import { refreshIntervalMs } from '../../src/config-gcs';
+import { refreshIntervalMs } from '../../src/config/gcs-source';
 
 const BUCKET = 'launcher-config';
 const ok = (status: number) => status >= 200 && status < 300;

@@ -16,9 +16,9 @@ import { FunctionProcess } from '../support/function-process';
 import { GcsEmulator } from '../support/gcs-emulator';
 import { pubsubCloudEvent, storageCloudEvent, storageData } from '../support/events';
 import { REPO } from '../support/paths';
-import { dagRunId } from '../../src/runid';
-import { normalizeEvent } from '../../src/normalize';
-import { VERSION } from '../../src/version';
+import { dagRunId } from '../../src/routing/run-id';
+import { normalizeEvent } from '../../src/events/normalize';
+import { VERSION } from '../../src/core/version';
 
 const ok = (status: number) => status >= 200 && status < 300;
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
@@ -138,7 +138,7 @@ describe('dead letters in Cloud Storage, and replay', () => {
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
       const child = execFile(
         process.execPath,
-        [resolve(REPO, 'dist/src/cli.js'), 'replay', `gs://${BUCKET}/launcher/`, '--config', configPath, ...args],
+        [resolve(REPO, 'dist/src/cli/main.js'), 'replay', `gs://${BUCKET}/launcher/`, '--config', configPath, ...args],
         { env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env }, encoding: 'utf8', timeout: 60_000 },
         (_err, stdout, stderr) => done({ status: child.exitCode, stdout, stderr }),
       );

@@ -11,8 +11,8 @@ import { AirflowStandIn } from '../support/airflow-standin';
 import { MetadataServerStandIn } from '../support/metadata-server';
 import { FunctionProcess } from '../support/function-process';
 import { legacyPubsub, legacyStorage, pubsubCloudEvent, storageCloudEvent, storageData } from '../support/events';
-import { dagRunId } from '../../src/runid';
-import { normalizeEvent } from '../../src/normalize';
+import { dagRunId } from '../../src/routing/run-id';
+import { normalizeEvent } from '../../src/events/normalize';
 
 const ok = (status: number) => status >= 200 && status < 300;
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();

@@ -17,12 +17,13 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { AirflowStandIn } from '../support/airflow-standin';
 import { FunctionProcess } from '../support/function-process';
-import { compileConfig, type LauncherConfig } from '../../src/config';
-import { buildTargets } from '../../src/function';
+import { compileConfig } from '../../src/config/compile';
+import type { LauncherConfig } from '../../src/config/types';
+import { buildTargets } from '../../src/airflow/targets';
 import { createHandler, RedeliverError } from '../../src/handler';
-import { createLogger } from '../../src/logger';
-import type { DeadLetterRecord } from '../../src/deadletter';
-import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from '../../src/event';
+import { createLogger } from '../../src/logging/logger';
+import type { DeadLetterRecord } from '../../src/outcomes/dead-letters';
+import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from '../../src/events/event';
 
 const MAX_CONF = 2048;
 const ALLOWED = { byMetadata: ['load_a', 'load_b'], commands: ['refresh'] };

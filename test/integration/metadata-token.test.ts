@@ -11,8 +11,8 @@ import { AirflowStandIn } from '../support/airflow-standin';
 import { MetadataServerStandIn } from '../support/metadata-server';
 import { FunctionProcess } from '../support/function-process';
 import { storageCloudEvent, storageData } from '../support/events';
-import { GoogleAccessTokenAuth } from '../../src/auth-google';
-import { CLOUD_PLATFORM } from '../../src/google';
+import { GoogleAccessTokenAuth } from '../../src/auth/google';
+import { CLOUD_PLATFORM } from '../../src/google/auth-client';
 
 const ok = (status: number) => status >= 200 && status < 300;
 

@@ -1,4 +1,5 @@
-import { compileConfig, type LauncherConfig } from '../../src/config';
+import { compileConfig } from '../../src/config/compile';
+import type { LauncherConfig } from '../../src/config/types';
 
 /** A config with one local v2 environment and the given routes. */
 export function configWith(routes: unknown[], extra: Record<string, unknown> = {}): LauncherConfig {

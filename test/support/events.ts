@@ -1,5 +1,5 @@
 /** Builders for events in every delivery format the platform uses. */
-import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from '../../src/event';
+import { PUBSUB_PUBLISHED, STORAGE_FINALIZED } from '../../src/events/event';
 
 export function storageData(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,0 +1,98 @@
+/**
+ * trigger: the one step that talks to Airflow. Returns what happened (a
+ * response or a transport failure) and never decides what it means; that is
+ * `outcome`'s job.
+ */
+import type { AirflowApi } from './api';
+import type { AirflowAuth } from '../auth/types';
+import type { Environment } from '../config/types';
+import type { RunRequest } from '../routing/render';
+import { parseRetryAfter } from '../core/http';
+import { errorCode, httpRequest, HttpTimeoutError } from '../core/http';
+
+export type TriggerResult =
+  | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
+  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number; code?: string };
+
+
+export interface AirflowTarget {
+  environment: Environment;
+  /** Set at build time, or by `discover` for `api: auto` / Composer-by-name environments. */
+  api: AirflowApi;
+  auth: AirflowAuth;
+  timeoutMs: number;
+  /** Resolves the URL and API variant once per instance (see discover.ts). */
+  discover?: () => Promise<{ url: string; api: AirflowApi }>;
+}
+
+/**
+ * One POST of the run. The common case (API known, a fresh credential in
+ * hand) is a straight promise chain with no async frames: under
+ * functions-framework every promise and await is tracked by its
+ * per-request domain, which made them a third of the launcher's own cost.
+ */
+export function triggerDagRun(target: AirflowTarget, run: RunRequest): Promise<TriggerResult> {
+  const started = performance.now();
+  const headers = target.discover ? undefined : target.auth.ready?.();
+  if (!headers) return triggerAfterSetup(target, run, started);
+  return post(target, target.environment.url + target.api.triggerPath(run.dagId), JSON.stringify(target.api.triggerBody(run)), headers, started, true);
+}
+
+/** The first call of an `auto` / Composer-named environment (API discovery), or a credential still to fetch. */
+async function triggerAfterSetup(target: AirflowTarget, run: RunRequest, started: number): Promise<TriggerResult> {
+  if (target.discover) {
+    try {
+      const found = await target.discover();
+      target.api = found.api;
+      target.environment.url = found.url;
+      target.discover = undefined; // resolved for the life of this target
+    } catch (err) {
+      return { kind: 'failure', failure: 'discovery', message: (err as Error).message, latencyMs: since(started) };
+    }
+  }
+  return send(target, target.environment.url + target.api.triggerPath(run.dagId), JSON.stringify(target.api.triggerBody(run)), started, true);
+}
+
+async function send(target: AirflowTarget, url: string, body: string, started: number, mayResend: boolean): Promise<TriggerResult> {
+  let headers = target.auth.ready?.();
+  if (!headers) {
+    try {
+      headers = await target.auth.headers();
+    } catch (err) {
+      return { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) };
+    }
+  }
+  return post(target, url, body, headers, started, mayResend);
+}
+
+function post(target: AirflowTarget, url: string, body: string, headers: Record<string, string>, started: number, mayResend: boolean): Promise<TriggerResult> {
+  return httpRequest(url, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body,
+    timeoutMs: target.timeoutMs,
+  }).then(
+    (res): TriggerResult | Promise<TriggerResult> => {
+      // A rejected credential may just have expired early: one resend with a fresh one, when the auth mode says it may help.
+      if (res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false) && mayResend) return send(target, url, body, started, false);
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      return { kind: 'response', status: res.status, body: res.body, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) };
+    },
+    (err: unknown): TriggerResult => {
+      const timeout = err instanceof HttpTimeoutError;
+      const code = timeout ? undefined : errorCode(err);
+      const message = (err as Error).message;
+      return {
+        kind: 'failure',
+        failure: timeout ? 'timeout' : 'network',
+        message: timeout ? `no response within ${target.timeoutMs}ms` : code && !message.includes(code) ? `${code}: ${message}` : message,
+        latencyMs: since(started),
+        ...(code !== undefined && { code }),
+      };
+    },
+  );
+}
+
+function since(started: number): number {
+  return Math.round(performance.now() - started);
+}

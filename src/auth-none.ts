@@ -1,8 +1,0 @@
-/** auth mode `none`: no credentials; config validation allows it for loopback URLs only. */
-import type { AirflowAuth } from './auth';
-
-export const noAuth: AirflowAuth = {
-  mode: 'none',
-  headers: async () => ({}),
-  ready: () => ({}),
-};

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * dag-launcher CLI.
+ *
+ *   dag-launcher validate <config>                 exit 0, or 1 listing every problem
+ *   dag-launcher explain --config <file> <event>   dry run: the triggers an event would cause, as JSON
+ *   dag-launcher replay gs://bucket/prefix [--dry-run] [--mark] [--config <file>]
+ *                                                  re-submit dead letters; one JSON line per record, a summary last
+ */
+import { readFileSync } from 'node:fs';
+import { loadConfig, loadConfigFile } from '../config/load';
+import { ConfigError } from '../core/errors';
+import { explainEvent } from './explain';
+import { buildTargets } from '../airflow/targets';
+import { replayDeadLetters } from './replay';
+
+const USAGE = `usage:
+  dag-launcher validate <config.yaml|json>
+  dag-launcher explain --config <config.yaml|json> <event.json>
+      <event.json>: a structured CloudEvent or a gen1 {data, context} body
+  dag-launcher replay gs://bucket/prefix [--dry-run] [--mark] [--config <config.yaml|json>]
+      re-submits dead-lettered events with the same dag_run_ids; deletes (or with
+      --mark, marks) the records that now end in a run; --dry-run sends nothing.
+      Without --config the function's own (LAUNCHER_CONFIG, AIRFLOW_URL...) is used.
+      Exit 0 when every record was replayed, 3 when some were kept.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'validate': {
+        if (rest.length !== 1) return usage();
+        const config = loadConfigFile(rest[0]!);
+        process.stdout.write(
+          `${rest[0]}: valid (${config.environments.size} environment(s), ${config.routes.length} route(s))\n`,
+        );
+        return 0;
+      }
+      case 'explain': {
+        const { config: configPath, positional } = options(rest);
+        if (!configPath || positional.length !== 1) return usage();
+        const config = loadConfigFile(configPath);
+        let event: unknown;
+        try {
+          event = JSON.parse(readFileSync(positional[0]!, 'utf8'));
+        } catch (err) {
+          process.stderr.write(`cannot read event ${positional[0]}: ${(err as Error).message}\n`);
+          return 2;
+        }
+        process.stdout.write(`${JSON.stringify(explainEvent(config, event), null, 2)}\n`);
+        return 0;
+      }
+      case 'replay': {
+        const { config: configPath, positional, flags } = options(rest);
+        if (positional.length !== 1 || !positional[0]!.startsWith('gs://')) return usage();
+        const unknown = [...flags].filter((f) => f !== '--dry-run' && f !== '--mark');
+        if (unknown.length) return usage();
+        const config = configPath ? loadConfigFile(configPath) : loadConfig(process.env);
+        const replay = replayDeadLetters({ uri: positional[0]!, config, targets: buildTargets(config), dryRun: flags.has('--dry-run'), mark: flags.has('--mark') });
+        for (;;) {
+          const next = await replay.next();
+          if (next.done) {
+            process.stdout.write(`${JSON.stringify({ summary: next.value })}\n`);
+            return next.value.kept > 0 ? 3 : 0;
+          }
+          process.stdout.write(`${JSON.stringify(next.value)}\n`);
+        }
+      }
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        return usage();
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function options(args: string[]): { config?: string; positional: string[]; flags: Set<string> } {
+  const positional: string[] = [];
+  const flags = new Set<string>();
+  let config: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--config' || a === '-c') config = args[++i];
+    else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else if (a.startsWith('--')) flags.add(a);
+    else positional.push(a);
+  }
+  return { config, positional, flags };
+}
+
+function usage(): number {
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`dag-launcher: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * The compiled configuration's data types: the bottom layer every stage
+ * reads (routing, auth, airflow, outcomes). Built by compile.ts from what
+ * schema.ts accepts; nothing here imports a stage.
+ */
+import type { Matcher } from '../patterns/matcher';
+import type { Template } from '../patterns/template';
+import type { AuthConfig } from './schema';
+
+export type { AuthConfig };
+
+export type ApiName = 'v1' | 'v2' | 'experimental';
+
+export interface Environment {
+  name: string;
+  /** '' until resolved when the environment is named by `composer`. */
+  url: string;
+  composer?: string;
+  api: ApiName | 'auto';
+  auth: AuthConfig;
+}
+
+export interface FieldCondition {
+  /** What the condition reads, for explanations: `name`, `metadata.source`, `json.order.id`. */
+  field: string;
+  get: (ctx: Record<string, unknown>) => unknown;
+  matcher: Matcher;
+}
+
+export type ValueTemplate =
+  | { kind: 'constant'; value: unknown }
+  | { kind: 'template'; template: Template }
+  | { kind: 'array'; items: ValueTemplate[] }
+  | { kind: 'object'; entries: [string, ValueTemplate][] };
+
+export interface Route {
+  name: string;
+  environment: string;
+  types?: ReadonlySet<string>;
+  conditions: FieldCondition[];
+  dag: Template;
+  allowedDags?: ReadonlySet<string>;
+  /** undefined: the default conf for the event kind. */
+  conf?: ValueTemplate;
+  note?: Template;
+}
+
+export interface RetryPolicy {
+  /** Tries within one delivery, the first included. */
+  attempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface LauncherConfig {
+  environments: Map<string, Environment>;
+  routes: Route[];
+  maxEventAgeMs: number;
+  requestTimeoutMs: number;
+  functionTimeoutMs: number;
+  maxConfBytes: number;
+  retry: RetryPolicy;
+  /** gs://bucket/prefix/ for dead-letter records, when configured. */
+  deadLetters?: { bucket: string; prefix: string };
+  origin: string;
+}
+
+/** Airflow's dag_id rule (airflow.utils.helpers.KEY_REGEX), 250 characters at most. */
+export const DAG_ID = /^[A-Za-z0-9_.-]{1,250}$/;

@@ -1,0 +1,35 @@
+/**
+ * route: which of the config's routes an event is for. Zero, one or many
+ * (fan-out); each match carries the render context with its own regex captures.
+ */
+import type { LauncherConfig, Route } from '../config/types';
+import type { TriggerEvent } from '../events/event';
+import { eventContext } from '../events/context';
+
+export interface RouteMatch {
+  route: Route;
+  /** The event's variables plus this route's named regex captures. */
+  context: Record<string, unknown>;
+}
+
+export function routeEvent(config: LauncherConfig, event: TriggerEvent): RouteMatch[] {
+  const base = eventContext(event);
+  const matches: RouteMatch[] = [];
+  for (const route of config.routes) {
+    const captures = matchRoute(route, event, base);
+    if (captures) matches.push({ route, context: { ...base, captures } });
+  }
+  return matches;
+}
+
+/** The named captures when every condition of the route holds, else undefined. */
+export function matchRoute(route: Route, event: TriggerEvent, ctx: Record<string, unknown>): Record<string, string> | undefined {
+  if (route.types && !route.types.has(event.type)) return undefined;
+  let captures: Record<string, string> | undefined;
+  for (const c of route.conditions) {
+    const got = c.matcher.match(c.get(ctx));
+    if (!got) return undefined;
+    for (const k in got) (captures ??= {})[k] = got[k]!;
+  }
+  return captures ?? {};
+}
