@@ -4,7 +4,7 @@
  */
 import './startup/compile-cache'; // first: every module after it is read from the build's compile cache
 import * as functions from '@google-cloud/functions-framework';
-import { createLauncher } from './function';
+import {createLauncher} from './function';
 
 export const launchDag = createLauncher();
 functions.cloudEvent('launchDag', launchDag);

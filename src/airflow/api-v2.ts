@@ -3,16 +3,16 @@
  * `logical_date` is required since 3.0 and may be null (a run "now");
  * the body model forbids extra fields, so nothing else is sent.
  */
-import type { AirflowApi } from './api';
+import type {AirflowApi} from './api';
 
 export const apiV2: AirflowApi = {
   name: 'v2',
-  triggerPath: (dagId) => `/api/v2/dags/${encodeURIComponent(dagId)}/dagRuns`,
-  dagPath: (dagId) => `/api/v2/dags/${encodeURIComponent(dagId)}`,
-  triggerBody: (run) => ({
+  triggerPath: dagId => `/api/v2/dags/${encodeURIComponent(dagId)}/dagRuns`,
+  dagPath: dagId => `/api/v2/dags/${encodeURIComponent(dagId)}`,
+  triggerBody: run => ({
     dag_run_id: run.dagRunId,
     logical_date: null,
     conf: run.conf,
-    ...(run.note !== undefined ? { note: run.note } : {}),
+    ...(run.note !== undefined ? {note: run.note} : {}),
   }),
 };

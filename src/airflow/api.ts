@@ -3,7 +3,7 @@
  * api-experimental) behind this interface; choose-api.ts picks one by the
  * environment's `api`.
  */
-import type { RunRequest } from '../routing/render';
+import type {RunRequest} from '../routing/render';
 
 export interface AirflowApi {
   readonly name: string;

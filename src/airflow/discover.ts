@@ -6,13 +6,13 @@
  * - `api: auto`: the server's version endpoint tells v2 (Airflow 3) from v1.
  * A failure is not cached: the event is retried and the next one asks again.
  */
-import { apiFor } from './choose-api';
-import type { AirflowApi } from './api';
-import type { AirflowAuth } from '../auth/types';
-import type { ApiName, Environment } from '../config/types';
-import { RetryableError } from '../core/errors';
-import { httpRequest } from '../core/http';
-import { sharedGoogleAuth } from '../google/auth-client';
+import {apiFor} from './choose-api';
+import type {AirflowApi} from './api';
+import type {AirflowAuth} from '../auth/types';
+import type {ApiName, Environment} from '../config/types';
+import {RetryableError} from '../core/errors';
+import {httpRequest} from '../core/http';
+import {sharedGoogleAuth} from '../google/auth-client';
 
 export const COMPOSER_ENDPOINT_DEFAULT = 'https://composer.googleapis.com';
 
@@ -21,7 +21,12 @@ export interface Discovered {
   api: AirflowApi;
 }
 
-export function discoverer(env: Environment, auth: AirflowAuth, timeoutMs: number, endpoint = COMPOSER_ENDPOINT_DEFAULT): () => Promise<Discovered> {
+export function discoverer(
+  env: Environment,
+  auth: AirflowAuth,
+  timeoutMs: number,
+  endpoint = COMPOSER_ENDPOINT_DEFAULT,
+): () => Promise<Discovered> {
   let done: Discovered | undefined;
   let inflight: Promise<Discovered> | undefined;
   return () => {
@@ -31,12 +36,16 @@ export function discoverer(env: Environment, auth: AirflowAuth, timeoutMs: numbe
         let url = env.url;
         let api: ApiName | 'auto' = env.api;
         if (env.composer) {
-          const c = await composerEnvironment(env.composer, endpoint, timeoutMs);
+          const c = await composerEnvironment(
+            env.composer,
+            endpoint,
+            timeoutMs,
+          );
           url = c.url;
           if (api === 'auto') api = c.api;
         }
         if (api === 'auto') api = await probeApi(url, auth, timeoutMs);
-        done = { url, api: apiFor(api) };
+        done = {url, api: apiFor(api)};
         return done;
       } finally {
         inflight = undefined;
@@ -47,36 +56,71 @@ export function discoverer(env: Environment, auth: AirflowAuth, timeoutMs: numbe
 }
 
 /** Airflow 3 serves /api/v2/version; Airflow 2 serves /api/v1/version and 404s the other. */
-async function probeApi(url: string, auth: AirflowAuth, timeoutMs: number): Promise<ApiName> {
+async function probeApi(
+  url: string,
+  auth: AirflowAuth,
+  timeoutMs: number,
+): Promise<ApiName> {
   for (const api of ['v2', 'v1'] as const) {
     const headers = await auth.headers(); // a credential failure says so itself
     let status: number;
     try {
-      status = (await httpRequest(`${url}/api/${api}/version`, { headers: { ...headers, Accept: 'application/json' }, timeoutMs })).status;
+      status = (
+        await httpRequest(`${url}/api/${api}/version`, {
+          headers: {...headers, Accept: 'application/json'},
+          timeoutMs,
+        })
+      ).status;
     } catch (err) {
-      throw new RetryableError(`cannot reach ${url} to detect its API version: ${(err as Error).message}`, err);
+      throw new RetryableError(
+        `cannot reach ${url} to detect its API version: ${(err as Error).message}`,
+        err,
+      );
     }
     if (status === 200) return api;
-    if (status !== 404 && status !== 405) throw new RetryableError(`GET ${url}/api/${api}/version answered ${status}; cannot detect the API version`);
+    if (status !== 404 && status !== 405)
+      throw new RetryableError(
+        `GET ${url}/api/${api}/version answered ${status}; cannot detect the API version`,
+      );
   }
-  throw new RetryableError(`${url} serves neither /api/v2/version nor /api/v1/version: set api: v1, v2 or experimental`);
+  throw new RetryableError(
+    `${url} serves neither /api/v2/version nor /api/v1/version: set api: v1, v2 or experimental`,
+  );
 }
 
-async function composerEnvironment(name: string, endpoint: string, timeoutMs: number): Promise<{ url: string; api: ApiName }> {
-  let data: { config?: { airflowUri?: string; softwareConfig?: { imageVersion?: string } } };
+async function composerEnvironment(
+  name: string,
+  endpoint: string,
+  timeoutMs: number,
+): Promise<{url: string; api: ApiName}> {
+  let data: {
+    config?: {airflowUri?: string; softwareConfig?: {imageVersion?: string}};
+  };
   try {
     // ADC through google-auth-library, shared with auth mode `google` off Cloud Run (on Cloud Run that mode
     // reads the metadata server itself, so a Composer-named environment costs one more token at cold start).
     const client = await (await sharedGoogleAuth()).getClient();
-    const res = await client.request<typeof data>({ url: `${endpoint.replace(/\/+$/, '')}/v1/${name}`, timeout: timeoutMs });
+    const res = await client.request<typeof data>({
+      url: `${endpoint.replace(/\/+$/, '')}/v1/${name}`,
+      timeout: timeoutMs,
+    });
     data = res.data;
   } catch (err) {
-    throw new RetryableError(`Composer API environments.get ${name} failed: ${(err as Error).message}`, err);
+    throw new RetryableError(
+      `Composer API environments.get ${name} failed: ${(err as Error).message}`,
+      err,
+    );
   }
   const url = data.config?.airflowUri;
-  if (!url) throw new RetryableError(`Composer environment ${name} has no config.airflowUri (is it still being created?)`);
+  if (!url)
+    throw new RetryableError(
+      `Composer environment ${name} has no config.airflowUri (is it still being created?)`,
+    );
   const image = data.config?.softwareConfig?.imageVersion ?? '';
   // composer-3-airflow-3.1.0-build.1, composer-2.9.7-airflow-2.10.2: the Airflow major is after "airflow-".
   const airflowMajor = /airflow-(\d+)/.exec(image)?.[1];
-  return { url: url.replace(/\/+$/, ''), api: airflowMajor === '3' ? 'v2' : 'v1' };
+  return {
+    url: url.replace(/\/+$/, ''),
+    api: airflowMajor === '3' ? 'v2' : 'v1',
+  };
 }

@@ -2,13 +2,16 @@
  * Compiling a config's environments into Airflow targets (URL, API variant,
  * auth): above the auth and API modules, below the function's cold start.
  */
-import { apiFor } from './choose-api';
-import { createAuth } from '../auth/create';
-import { discoverer } from './discover';
-import type { Environment, LauncherConfig } from '../config/types';
-import type { AirflowTarget } from './trigger';
+import {apiFor} from './choose-api';
+import {createAuth} from '../auth/create';
+import {discoverer} from './discover';
+import type {Environment, LauncherConfig} from '../config/types';
+import type {AirflowTarget} from './trigger';
 
-export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = process.env): Map<string, AirflowTarget> {
+export function buildTargets(
+  config: LauncherConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Map<string, AirflowTarget> {
   return new TargetPool(env).targetsFor(config);
 }
 
@@ -19,18 +22,21 @@ export function buildTargets(config: LauncherConfig, env: NodeJS.ProcessEnv = pr
  */
 export class TargetPool {
   private readonly credentials = new Map();
-  private built = new Map<string, { key: string; target: AirflowTarget }>();
+  private built = new Map<string, {key: string; target: AirflowTarget}>();
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   targetsFor(config: LauncherConfig): Map<string, AirflowTarget> {
     const targets = new Map<string, AirflowTarget>();
-    const built = new Map<string, { key: string; target: AirflowTarget }>();
+    const built = new Map<string, {key: string; target: AirflowTarget}>();
     for (const e of config.environments.values()) {
       const key = JSON.stringify([e, config.requestTimeoutMs]);
       const previous = this.built.get(e.name);
-      const target = previous?.key === key ? previous.target : this.build(e, config.requestTimeoutMs);
-      built.set(e.name, { key, target });
+      const target =
+        previous?.key === key
+          ? previous.target
+          : this.build(e, config.requestTimeoutMs);
+      built.set(e.name, {key, target});
       targets.set(e.name, target);
     }
     this.built = built;
@@ -38,11 +44,21 @@ export class TargetPool {
   }
 
   private build(e: Environment, timeoutMs: number): AirflowTarget {
-    const auth = createAuth(e, this.credentials, { env: this.env, timeoutMs });
+    const auth = createAuth(e, this.credentials, {env: this.env, timeoutMs});
     const fixed = e.api !== 'auto' && !e.composer;
-    const target: AirflowTarget = { environment: { ...e }, api: apiFor(e.api === 'auto' ? 'v2' : e.api), auth, timeoutMs };
+    const target: AirflowTarget = {
+      environment: {...e},
+      api: apiFor(e.api === 'auto' ? 'v2' : e.api),
+      auth,
+      timeoutMs,
+    };
     if (!fixed) {
-      target.discover = discoverer(e, auth, timeoutMs, this.env.COMPOSER_API_ENDPOINT);
+      target.discover = discoverer(
+        e,
+        auth,
+        timeoutMs,
+        this.env.COMPOSER_API_ENDPOINT,
+      );
       // Start at cold start; an error here is retried by the first event that needs it.
       target.discover().catch(() => undefined);
     } else {

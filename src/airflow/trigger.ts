@@ -3,17 +3,28 @@
  * response or a transport failure) and never decides what it means; that is
  * `outcome`'s job.
  */
-import type { AirflowApi } from './api';
-import type { AirflowAuth } from '../auth/types';
-import type { Environment } from '../config/types';
-import type { RunRequest } from '../routing/render';
-import { parseRetryAfter } from '../core/http';
-import { errorCode, httpRequest, HttpTimeoutError } from '../core/http';
+import type {AirflowApi} from './api';
+import type {AirflowAuth} from '../auth/types';
+import type {Environment} from '../config/types';
+import type {RunRequest} from '../routing/render';
+import {parseRetryAfter} from '../core/http';
+import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
 
 export type TriggerResult =
-  | { kind: 'response'; status: number; body: string; latencyMs: number; retryAfterMs?: number }
-  | { kind: 'failure'; failure: 'timeout' | 'network' | 'credentials' | 'discovery'; message: string; latencyMs: number; code?: string };
-
+  | {
+      kind: 'response';
+      status: number;
+      body: string;
+      latencyMs: number;
+      retryAfterMs?: number;
+    }
+  | {
+      kind: 'failure';
+      failure: 'timeout' | 'network' | 'credentials' | 'discovery';
+      message: string;
+      latencyMs: number;
+      code?: string;
+    };
 
 export interface AirflowTarget {
   environment: Environment;
@@ -22,7 +33,7 @@ export interface AirflowTarget {
   auth: AirflowAuth;
   timeoutMs: number;
   /** Resolves the URL and API variant once per instance (see discover.ts). */
-  discover?: () => Promise<{ url: string; api: AirflowApi }>;
+  discover?: () => Promise<{url: string; api: AirflowApi}>;
 }
 
 /**
@@ -31,15 +42,39 @@ export interface AirflowTarget {
  * functions-framework every promise and await is tracked by its
  * per-request domain, which made them a third of the launcher's own cost.
  */
-export function triggerDagRun(target: AirflowTarget, run: RunRequest): Promise<TriggerResult> {
+export function triggerDagRun(
+  target: AirflowTarget,
+  run: RunRequest,
+): Promise<TriggerResult> {
   const started = performance.now();
   const headers = target.discover ? undefined : target.auth.ready?.();
   if (!headers) return triggerAfterSetup(target, run, started);
-  return post(target, target.environment.url + target.api.triggerPath(run.dagId), JSON.stringify(target.api.triggerBody(run)), headers, started, true);
+  return post(postOf(target, run, started), headers, true);
+}
+
+/** One trigger request: where, what, and when its first try started. */
+interface Post {
+  target: AirflowTarget;
+  url: string;
+  body: string;
+  started: number;
+}
+
+function postOf(target: AirflowTarget, run: RunRequest, started: number): Post {
+  return {
+    target,
+    url: target.environment.url + target.api.triggerPath(run.dagId),
+    body: JSON.stringify(target.api.triggerBody(run)),
+    started,
+  };
 }
 
 /** The first call of an `auto` / Composer-named environment (API discovery), or a credential still to fetch. */
-async function triggerAfterSetup(target: AirflowTarget, run: RunRequest, started: number): Promise<TriggerResult> {
+async function triggerAfterSetup(
+  target: AirflowTarget,
+  run: RunRequest,
+  started: number,
+): Promise<TriggerResult> {
   if (target.discover) {
     try {
       const found = await target.discover();
@@ -47,36 +82,67 @@ async function triggerAfterSetup(target: AirflowTarget, run: RunRequest, started
       target.environment.url = found.url;
       target.discover = undefined; // resolved for the life of this target
     } catch (err) {
-      return { kind: 'failure', failure: 'discovery', message: (err as Error).message, latencyMs: since(started) };
+      return {
+        kind: 'failure',
+        failure: 'discovery',
+        message: (err as Error).message,
+        latencyMs: since(started),
+      };
     }
   }
-  return send(target, target.environment.url + target.api.triggerPath(run.dagId), JSON.stringify(target.api.triggerBody(run)), started, true);
+  return send(postOf(target, run, started), true);
 }
 
-async function send(target: AirflowTarget, url: string, body: string, started: number, mayResend: boolean): Promise<TriggerResult> {
+async function send(req: Post, mayResend: boolean): Promise<TriggerResult> {
+  const {target, started} = req;
   let headers = target.auth.ready?.();
   if (!headers) {
     try {
       headers = await target.auth.headers();
     } catch (err) {
-      return { kind: 'failure', failure: 'credentials', message: (err as Error).message, latencyMs: since(started) };
+      return {
+        kind: 'failure',
+        failure: 'credentials',
+        message: (err as Error).message,
+        latencyMs: since(started),
+      };
     }
   }
-  return post(target, url, body, headers, started, mayResend);
+  return post(req, headers, mayResend);
 }
 
-function post(target: AirflowTarget, url: string, body: string, headers: Record<string, string>, started: number, mayResend: boolean): Promise<TriggerResult> {
+function post(
+  req: Post,
+  headers: Record<string, string>,
+  mayResend: boolean,
+): Promise<TriggerResult> {
+  const {target, url, body, started} = req;
   return httpRequest(url, {
     method: 'POST',
-    headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+    headers: {
+      ...headers,
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+    },
     body,
     timeoutMs: target.timeoutMs,
   }).then(
     (res): TriggerResult | Promise<TriggerResult> => {
       // A rejected credential may just have expired early: one resend with a fresh one, when the auth mode says it may help.
-      if (res.status === 401 && (target.auth.onUnauthorized?.(headers) ?? false) && mayResend) return send(target, url, body, started, false);
+      if (
+        res.status === 401 &&
+        (target.auth.onUnauthorized?.(headers) ?? false) &&
+        mayResend
+      )
+        return send(req, false);
       const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-      return { kind: 'response', status: res.status, body: res.body, latencyMs: since(started), ...(retryAfterMs !== undefined && { retryAfterMs }) };
+      return {
+        kind: 'response',
+        status: res.status,
+        body: res.body,
+        latencyMs: since(started),
+        ...(retryAfterMs !== undefined && {retryAfterMs}),
+      };
     },
     (err: unknown): TriggerResult => {
       const timeout = err instanceof HttpTimeoutError;
@@ -85,9 +151,13 @@ function post(target: AirflowTarget, url: string, body: string, headers: Record<
       return {
         kind: 'failure',
         failure: timeout ? 'timeout' : 'network',
-        message: timeout ? `no response within ${target.timeoutMs}ms` : code && !message.includes(code) ? `${code}: ${message}` : message,
+        message: timeout
+          ? `no response within ${target.timeoutMs}ms`
+          : code && !message.includes(code)
+            ? `${code}: ${message}`
+            : message,
         latencyMs: since(started),
-        ...(code !== undefined && { code }),
+        ...(code !== undefined && {code}),
       };
     },
   );

@@ -3,8 +3,8 @@
  * the experimental API). The password comes from an env var, which
  * `gcloud functions deploy --set-secrets` fills from Secret Manager.
  */
-import type { AirflowAuth } from './types';
-import { rememberSecret } from '../logging/secrets';
+import type {AirflowAuth} from './types';
+import {rememberSecret} from '../logging/secrets';
 
 export class BasicAuth implements AirflowAuth {
   readonly mode = 'basic';
@@ -18,10 +18,10 @@ export class BasicAuth implements AirflowAuth {
   }
 
   async headers(): Promise<Record<string, string>> {
-    return { Authorization: this.header };
+    return {Authorization: this.header};
   }
 
   ready(): Record<string, string> {
-    return { Authorization: this.header };
+    return {Authorization: this.header};
   }
 }

@@ -5,10 +5,10 @@
  * metadata server, read directly (metadata.ts); elsewhere google-auth-library
  * resolves ADC (a key file, federation, gcloud credentials, a VM).
  */
-import { BearerTokenAuth } from './bearer';
-import { RetryableError } from '../core/errors';
-import { sharedGoogleAuth, TOKEN_REFRESH_MARGIN_MS } from '../google/auth-client';
-import { metadataAccessToken, onServerlessMetadata } from '../google/metadata';
+import {BearerTokenAuth} from './bearer';
+import {RetryableError} from '../core/errors';
+import {sharedGoogleAuth, TOKEN_REFRESH_MARGIN_MS} from '../google/auth-client';
+import {metadataAccessToken, onServerlessMetadata} from '../google/metadata';
 
 export class GoogleAccessTokenAuth extends BearerTokenAuth {
   readonly mode = 'google';
@@ -23,7 +23,9 @@ export class GoogleAccessTokenAuth extends BearerTokenAuth {
   ) {
     // A 401 with a fresh Google token is IAM, not expiry: the outcome contract decides.
     super(() => this.fetch(refreshMarginMs), refreshMarginMs, false);
-    this.source = onServerlessMetadata(env) ? 'metadata-server' : 'google-auth-library';
+    this.source = onServerlessMetadata(env)
+      ? 'metadata-server'
+      : 'google-auth-library';
   }
 
   /**
@@ -39,17 +41,25 @@ export class GoogleAccessTokenAuth extends BearerTokenAuth {
       try {
         return await metadataAccessToken(this.scopes, this.env, this.timeoutMs);
       } catch (err) {
-        throw new RetryableError(`cannot get a Google access token from the metadata server: ${(err as Error).message}`, err);
+        throw new RetryableError(
+          `cannot get a Google access token from the metadata server: ${(err as Error).message}`,
+          err,
+        );
       }
     }
     try {
-      const client = await (await sharedGoogleAuth(this.scopes, marginMs)).getClient();
-      const { token } = await client.getAccessToken();
+      const client = await (
+        await sharedGoogleAuth(this.scopes, marginMs)
+      ).getClient();
+      const {token} = await client.getAccessToken();
       if (!token) throw new Error('no access token returned');
       const expiry = client.credentials.expiry_date ?? undefined;
-      return { value: token, expiresAt: expiry ?? Date.now() + 3_000_000 };
+      return {value: token, expiresAt: expiry ?? Date.now() + 3_000_000};
     } catch (err) {
-      throw new RetryableError(`cannot get a Google access token: ${(err as Error).message}`, err);
+      throw new RetryableError(
+        `cannot get a Google access token: ${(err as Error).message}`,
+        err,
+      );
     }
   }
 }

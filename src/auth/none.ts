@@ -1,5 +1,5 @@
 /** auth mode `none`: no credentials; config validation allows it for loopback URLs only. */
-import type { AirflowAuth } from './types';
+import type {AirflowAuth} from './types';
 
 export const noAuth: AirflowAuth = {
   mode: 'none',

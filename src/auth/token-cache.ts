@@ -27,13 +27,17 @@ export class TokenCache {
   /** The token when it is fresh (outside the refresh margin), else undefined: then call get(). */
   fresh(): string | undefined {
     const t = this.token;
-    return t && (t.expiresAt === undefined || this.now() < t.expiresAt - this.margin(t)) ? t.value : undefined;
+    return t &&
+      (t.expiresAt === undefined || this.now() < t.expiresAt - this.margin(t))
+      ? t.value
+      : undefined;
   }
 
   async get(): Promise<string> {
     const t = this.token;
     const now = this.now();
-    if (t && (t.expiresAt === undefined || now < t.expiresAt - this.margin(t))) return t.value;
+    if (t && (t.expiresAt === undefined || now < t.expiresAt - this.margin(t)))
+      return t.value;
     if (t && t.expiresAt !== undefined && now < t.expiresAt) {
       this.refresh().catch(() => undefined); // the next caller sees the failure if the token really expires
       return t.value;
@@ -42,12 +46,18 @@ export class TokenCache {
   }
 
   invalidate(value?: string): void {
-    if (value === undefined || this.token?.value === value) this.token = undefined;
+    if (value === undefined || this.token?.value === value)
+      this.token = undefined;
   }
 
   private margin(t: Token): number {
     // Short-lived tokens refresh in their last quarter instead of on every call.
-    return t.expiresAt === undefined ? 0 : Math.min(this.refreshMarginMs, Math.max(0, (t.expiresAt - this.issuedAt) / 4));
+    return t.expiresAt === undefined
+      ? 0
+      : Math.min(
+          this.refreshMarginMs,
+          Math.max(0, (t.expiresAt - this.issuedAt) / 4),
+        );
   }
 
   private issuedAt = 0;

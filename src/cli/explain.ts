@@ -3,25 +3,34 @@
  * Judges normalizing, routing and rendering; not the event's age (an old
  * sample file still explains).
  */
-import type { LauncherConfig } from '../config/types';
-import { RejectedError } from '../core/errors';
-import { normalizeEvent } from '../events/normalize';
-import { renderRun } from '../routing/render';
-import { routeEvent } from '../routing/route';
+import type {LauncherConfig} from '../config/types';
+import {RejectedError} from '../core/errors';
+import {normalizeEvent} from '../events/normalize';
+import {renderRun} from '../routing/render';
+import {routeEvent} from '../routing/route';
 
 export interface Explanation {
-  triggers: { route: string; environment: string; dagId: string; dagRunId: string; conf: Record<string, unknown> }[];
-  rejected: { route?: string; reason: string }[];
+  triggers: {
+    route: string;
+    environment: string;
+    dagId: string;
+    dagRunId: string;
+    conf: Record<string, unknown>;
+  }[];
+  rejected: {route?: string; reason: string}[];
 }
 
-export function explainEvent(config: LauncherConfig, delivered: unknown): Explanation {
-  const out: Explanation = { triggers: [], rejected: [] };
+export function explainEvent(
+  config: LauncherConfig,
+  delivered: unknown,
+): Explanation {
+  const out: Explanation = {triggers: [], rejected: []};
   let event;
   try {
     event = normalizeEvent(delivered);
   } catch (err) {
     if (err instanceof RejectedError) {
-      out.rejected.push({ reason: err.message });
+      out.rejected.push({reason: err.message});
       return out;
     }
     throw err;
@@ -30,12 +39,19 @@ export function explainEvent(config: LauncherConfig, delivered: unknown): Explan
   for (const m of matches) {
     try {
       const run = renderRun(config, m, event);
-      out.triggers.push({ route: run.route, environment: run.environment, dagId: run.dagId, dagRunId: run.dagRunId, conf: run.conf });
+      out.triggers.push({
+        route: run.route,
+        environment: run.environment,
+        dagId: run.dagId,
+        dagRunId: run.dagRunId,
+        conf: run.conf,
+      });
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;
-      out.rejected.push({ route: m.route.name, reason: err.message });
+      out.rejected.push({route: m.route.name, reason: err.message});
     }
   }
-  if (matches.length === 0) out.rejected.push({ reason: 'no route matches this event' });
+  if (matches.length === 0)
+    out.rejected.push({reason: 'no route matches this event'});
   return out;
 }

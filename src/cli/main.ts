@@ -7,12 +7,12 @@
  *   dag-launcher replay gs://bucket/prefix [--dry-run] [--mark] [--config <file>]
  *                                                  re-submit dead letters; one JSON line per record, a summary last
  */
-import { readFileSync } from 'node:fs';
-import { loadConfig, loadConfigFile } from '../config/load';
-import { ConfigError } from '../core/errors';
-import { explainEvent } from './explain';
-import { buildTargets } from '../airflow/targets';
-import { replayDeadLetters } from './replay';
+import {readFileSync} from 'node:fs';
+import {loadConfig, loadConfigFile} from '../config/load';
+import {ConfigError} from '../core/errors';
+import {explainEvent} from './explain';
+import {buildTargets} from '../airflow/targets';
+import {replayDeadLetters} from './replay';
 
 const USAGE = `usage:
   dag-launcher validate <config.yaml|json>
@@ -37,30 +37,45 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'explain': {
-        const { config: configPath, positional } = options(rest);
+        const {config: configPath, positional} = options(rest);
         if (!configPath || positional.length !== 1) return usage();
         const config = loadConfigFile(configPath);
         let event: unknown;
         try {
           event = JSON.parse(readFileSync(positional[0]!, 'utf8'));
         } catch (err) {
-          process.stderr.write(`cannot read event ${positional[0]}: ${(err as Error).message}\n`);
+          process.stderr.write(
+            `cannot read event ${positional[0]}: ${(err as Error).message}\n`,
+          );
           return 2;
         }
-        process.stdout.write(`${JSON.stringify(explainEvent(config, event), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(explainEvent(config, event), null, 2)}\n`,
+        );
         return 0;
       }
       case 'replay': {
-        const { config: configPath, positional, flags } = options(rest);
-        if (positional.length !== 1 || !positional[0]!.startsWith('gs://')) return usage();
-        const unknown = [...flags].filter((f) => f !== '--dry-run' && f !== '--mark');
+        const {config: configPath, positional, flags} = options(rest);
+        if (positional.length !== 1 || !positional[0]!.startsWith('gs://'))
+          return usage();
+        const unknown = [...flags].filter(
+          f => f !== '--dry-run' && f !== '--mark',
+        );
         if (unknown.length) return usage();
-        const config = configPath ? loadConfigFile(configPath) : loadConfig(process.env);
-        const replay = replayDeadLetters({ uri: positional[0]!, config, targets: buildTargets(config), dryRun: flags.has('--dry-run'), mark: flags.has('--mark') });
+        const config = configPath
+          ? loadConfigFile(configPath)
+          : loadConfig(process.env);
+        const replay = replayDeadLetters({
+          uri: positional[0]!,
+          config,
+          targets: buildTargets(config),
+          dryRun: flags.has('--dry-run'),
+          mark: flags.has('--mark'),
+        });
         for (;;) {
           const next = await replay.next();
           if (next.done) {
-            process.stdout.write(`${JSON.stringify({ summary: next.value })}\n`);
+            process.stdout.write(`${JSON.stringify({summary: next.value})}\n`);
             return next.value.kept > 0 ? 3 : 0;
           }
           process.stdout.write(`${JSON.stringify(next.value)}\n`);
@@ -83,7 +98,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function options(args: string[]): { config?: string; positional: string[]; flags: Set<string> } {
+function options(args: string[]): {
+  config?: string;
+  positional: string[];
+  flags: Set<string>;
+} {
   const positional: string[] = [];
   const flags = new Set<string>();
   let config: string | undefined;
@@ -94,7 +113,7 @@ function options(args: string[]): { config?: string; positional: string[]; flags
     else if (a.startsWith('--')) flags.add(a);
     else positional.push(a);
   }
-  return { config, positional, flags };
+  return {config, positional, flags};
 }
 
 function usage(): number {
@@ -103,7 +122,7 @@ function usage(): number {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  code => {
     process.exitCode = code;
   },
   (err: unknown) => {

@@ -18,57 +18,101 @@ export interface Check<T> {
 export type Infer<C> = C extends Check<infer T> ? T : never;
 
 /** Records a problem at `at` and returns INVALID; for checks written by hand. */
-export function report(problems: string[], at: string, message: string): Invalid {
+export function report(
+  problems: string[],
+  at: string,
+  message: string,
+): Invalid {
   problems.push(`${at || '(root)'}: ${message}`);
   return INVALID;
 }
 
-const join = (at: string, key: string | number) => (at ? `${at}.${key}` : String(key));
+const join = (at: string, key: string | number) =>
+  at ? `${at}.${key}` : String(key);
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
+  if (typeof value === 'string')
+    return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   return `${typeof value} ${String(value)}`;
 }
 
-export function string(opts: { min?: number; regex?: RegExp; message?: string } = {}): Check<string> {
+export function string(
+  opts: {min?: number; regex?: RegExp; message?: string} = {},
+): Check<string> {
   return (v, at, problems) => {
-    if (typeof v !== 'string') return report(problems, at, opts.message ?? `expected a string, got ${describe(v)}`);
-    if (opts.min !== undefined && v.length < opts.min) return report(problems, at, opts.message ?? `expected at least ${opts.min} character(s)`);
-    if (opts.regex && !opts.regex.test(v)) return report(problems, at, opts.message ?? `does not match ${opts.regex}`);
+    if (typeof v !== 'string')
+      return report(
+        problems,
+        at,
+        opts.message ?? `expected a string, got ${describe(v)}`,
+      );
+    if (opts.min !== undefined && v.length < opts.min)
+      return report(
+        problems,
+        at,
+        opts.message ?? `expected at least ${opts.min} character(s)`,
+      );
+    if (opts.regex && !opts.regex.test(v))
+      return report(
+        problems,
+        at,
+        opts.message ?? `does not match ${opts.regex}`,
+      );
     return v;
   };
 }
 
-export function number(opts: { int?: boolean; min?: number; max?: number; positive?: boolean } = {}): Check<number> {
+export function number(
+  opts: {int?: boolean; min?: number; max?: number; positive?: boolean} = {},
+): Check<number> {
   return (v, at, problems) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return report(problems, at, `expected a number, got ${describe(v)}`);
-    if (opts.int && !Number.isInteger(v)) return report(problems, at, `expected a whole number, got ${v}`);
-    if (opts.positive && v <= 0) return report(problems, at, `expected a number above 0, got ${v}`);
-    if (opts.min !== undefined && v < opts.min) return report(problems, at, `expected at least ${opts.min}, got ${v}`);
-    if (opts.max !== undefined && v > opts.max) return report(problems, at, `expected at most ${opts.max}, got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return report(problems, at, `expected a number, got ${describe(v)}`);
+    if (opts.int && !Number.isInteger(v))
+      return report(problems, at, `expected a whole number, got ${v}`);
+    if (opts.positive && v <= 0)
+      return report(problems, at, `expected a number above 0, got ${v}`);
+    if (opts.min !== undefined && v < opts.min)
+      return report(problems, at, `expected at least ${opts.min}, got ${v}`);
+    if (opts.max !== undefined && v > opts.max)
+      return report(problems, at, `expected at most ${opts.max}, got ${v}`);
     return v;
   };
 }
 
 export const boolean: Check<boolean> = (v, at, problems) =>
-  typeof v === 'boolean' ? v : report(problems, at, `expected true or false, got ${describe(v)}`);
+  typeof v === 'boolean'
+    ? v
+    : report(problems, at, `expected true or false, got ${describe(v)}`);
 
-export const nullValue: Check<null> = (v, at, problems) => (v === null ? null : report(problems, at, `expected null, got ${describe(v)}`));
+export const nullValue: Check<null> = (v, at, problems) =>
+  v === null ? null : report(problems, at, `expected null, got ${describe(v)}`);
 
-export const unknown: Check<unknown> = (v) => v;
+export const unknown: Check<unknown> = v => v;
 
 export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
   return (v, at, problems) =>
-    (values as readonly unknown[]).includes(v) ? (v as T) : report(problems, at, `expected one of ${values.join(', ')}, got ${describe(v)}`);
+    (values as readonly unknown[]).includes(v)
+      ? (v as T)
+      : report(
+          problems,
+          at,
+          `expected one of ${values.join(', ')}, got ${describe(v)}`,
+        );
 }
 
-export function array<T>(item: Check<T>, opts: { min?: number } = {}): Check<T[]> {
+export function array<T>(
+  item: Check<T>,
+  opts: {min?: number} = {},
+): Check<T[]> {
   return (v, at, problems) => {
-    if (!Array.isArray(v)) return report(problems, at, `expected a list, got ${describe(v)}`);
-    if (opts.min !== undefined && v.length < opts.min) return report(problems, at, `expected at least ${opts.min} item(s)`);
+    if (!Array.isArray(v))
+      return report(problems, at, `expected a list, got ${describe(v)}`);
+    if (opts.min !== undefined && v.length < opts.min)
+      return report(problems, at, `expected at least ${opts.min} item(s)`);
     const out: T[] = [];
     let ok = true;
     v.forEach((x, i) => {
@@ -80,12 +124,17 @@ export function array<T>(item: Check<T>, opts: { min?: number } = {}): Check<T[]
   };
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A map with free keys (checked by `key`) and values of one shape. */
-export function record<T>(key: Check<string>, value: Check<T>): Check<Record<string, T>> {
+export function record<T>(
+  key: Check<string>,
+  value: Check<T>,
+): Check<Record<string, T>> {
   return (v, at, problems) => {
-    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    if (!isPlainObject(v))
+      return report(problems, at, `expected an object, got ${describe(v)}`);
     const out: Record<string, T> = {};
     let ok = true;
     for (const [k, x] of Object.entries(v)) {
@@ -99,17 +148,22 @@ export function record<T>(key: Check<string>, value: Check<T>): Check<Record<str
 }
 
 type Shape = Record<string, Check<unknown>>;
-type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { absent: () => undefined } ? K : never }[keyof S];
-type Flat<T> = { [K in keyof T]: T[K] };
+type OptionalKeys<S extends Shape> = {
+  [K in keyof S]: S[K] extends {absent: () => undefined} ? K : never;
+}[keyof S];
+type Flat<T> = {[K in keyof T]: T[K]};
 export type ObjectOf<S extends Shape> = Flat<
-  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }
+  {[K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]>} & {
+    [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
+  }
 >;
 
 /** An object with exactly these keys: an unknown key is a problem (a typo must not be silently ignored). */
 export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
   const keys = Object.keys(shape);
   return (v, at, problems) => {
-    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    if (!isPlainObject(v))
+      return report(problems, at, `expected an object, got ${describe(v)}`);
     const out: Record<string, unknown> = {};
     let ok = true;
     for (const k of keys) {
@@ -128,24 +182,37 @@ export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
       if (r === INVALID) ok = false;
       else out[k] = r;
     }
-    const extra = Object.keys(v).filter((k) => !Object.hasOwn(shape, k));
+    const extra = Object.keys(v).filter(k => !Object.hasOwn(shape, k));
     if (extra.length) {
       ok = false;
-      report(problems, at, `unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (known: ${keys.join(', ')})`);
+      report(
+        problems,
+        at,
+        `unknown key${extra.length > 1 ? 's' : ''} ${extra.map(k => `'${k}'`).join(', ')} (known: ${keys.join(', ')})`,
+      );
     }
     return ok ? (out as ObjectOf<S>) : INVALID;
   };
 }
 
-export function optional<T>(check: Check<T>): Check<T | undefined> & { absent: () => undefined } {
-  const c = ((v, at, problems) => check(v, at, problems)) as Check<T | undefined> & { absent: () => undefined };
+export function optional<T>(
+  check: Check<T>,
+): Check<T | undefined> & {absent: () => undefined} {
+  const c = ((v, at, problems) => check(v, at, problems)) as Check<
+    T | undefined
+  > & {absent: () => undefined};
   c.absent = () => undefined;
   return c;
 }
 
 /** `fallback` is a function so each parse gets its own copy of a default object. */
-export function withDefault<T>(check: Check<T>, fallback: () => T): Check<T> & { absent: () => T } {
-  const c = ((v, at, problems) => check(v, at, problems)) as Check<T> & { absent: () => T };
+export function withDefault<T>(
+  check: Check<T>,
+  fallback: () => T,
+): Check<T> & {absent: () => T} {
+  const c = ((v, at, problems) => check(v, at, problems)) as Check<T> & {
+    absent: () => T;
+  };
   c.absent = fallback;
   return c;
 }
@@ -162,23 +229,42 @@ export function union<T>(options: Check<T>[], message: string): Check<T> {
 }
 
 /** Objects told apart by one key (`mode`): problems are reported against the matching shape. */
-export function tagged<T>(key: string, options: Record<string, Check<T>>): Check<T> {
+export function tagged<T>(
+  key: string,
+  options: Record<string, Check<T>>,
+): Check<T> {
   const tags = Object.keys(options);
   return (v, at, problems) => {
-    if (!isPlainObject(v)) return report(problems, at, `expected an object, got ${describe(v)}`);
+    if (!isPlainObject(v))
+      return report(problems, at, `expected an object, got ${describe(v)}`);
     const tag = v[key];
-    const option = typeof tag === 'string' && Object.hasOwn(options, tag) ? options[tag]! : undefined;
-    if (!option) return report(problems, join(at, key), `expected one of ${tags.join(', ')}, got ${describe(tag)}`);
+    const option =
+      typeof tag === 'string' && Object.hasOwn(options, tag)
+        ? options[tag]!
+        : undefined;
+    if (!option)
+      return report(
+        problems,
+        join(at, key),
+        `expected one of ${tags.join(', ')}, got ${describe(tag)}`,
+      );
     return option(v, at, problems);
   };
 }
 
-export function before<T>(f: (v: unknown) => unknown, check: Check<T>): Check<T> {
+export function before<T>(
+  f: (v: unknown) => unknown,
+  check: Check<T>,
+): Check<T> {
   return (v, at, problems) => check(f(v), at, problems);
 }
 
 /** A rule over the whole parsed value, reported at its path. */
-export function refine<T>(check: Check<T>, ok: (t: T) => boolean, message: string): Check<T> {
+export function refine<T>(
+  check: Check<T>,
+  ok: (t: T) => boolean,
+  message: string,
+): Check<T> {
   return (v, at, problems) => {
     const r = check(v, at, problems);
     if (r === INVALID) return INVALID;
@@ -187,12 +273,20 @@ export function refine<T>(check: Check<T>, ok: (t: T) => boolean, message: strin
 }
 
 export function literal<const T extends string>(value: T): Check<T> {
-  return (v, at, problems) => (v === value ? value : report(problems, at, `expected '${value}', got ${describe(v)}`));
+  return (v, at, problems) =>
+    v === value
+      ? value
+      : report(problems, at, `expected '${value}', got ${describe(v)}`);
 }
 
 /** Runs a check; `{ ok: true, value }` or `{ ok: false, problems }`. */
-export function run<T>(check: Check<T>, value: unknown): { ok: true; value: T } | { ok: false; problems: string[] } {
+export function run<T>(
+  check: Check<T>,
+  value: unknown,
+): {ok: true; value: T} | {ok: false; problems: string[]} {
   const problems: string[] = [];
   const r = check(value, '', problems);
-  return r === INVALID || problems.length ? { ok: false, problems } : { ok: true, value: r };
+  return r === INVALID || problems.length
+    ? {ok: false, problems}
+    : {ok: true, value: r};
 }

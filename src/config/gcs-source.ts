@@ -14,14 +14,14 @@
  * with, so `current()` throws and the event is redelivered: nothing is lost
  * while a broken first upload is fixed.
  */
-import type { Storage } from '@google-cloud/storage';
-import { extname } from 'node:path';
-import { parseConfigText } from './load';
-import { parseGsUri } from './gs-uri';
-import type { LauncherConfig } from './types';
-import { ConfigError } from '../core/errors';
-import type { Logger } from '../logging/logger';
-import { parseDuration } from './schema';
+import type {Storage} from '@google-cloud/storage';
+import {extname} from 'node:path';
+import {parseConfigText} from './load';
+import {parseGsUri} from './gs-uri';
+import type {LauncherConfig} from './types';
+import {ConfigError} from '../core/errors';
+import type {Logger} from '../logging/logger';
+import {parseDuration} from './schema';
 
 export const DEFAULT_REFRESH_MS = 60_000;
 
@@ -42,14 +42,20 @@ export function refreshIntervalMs(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_REFRESH_MS;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
   const parsed = parseDuration(value);
-  if (parsed === undefined) throw new ConfigError([`LAUNCHER_CONFIG_REFRESH: expected a duration like 30s or 5m, got '${value}'`], 'environment');
+  if (parsed === undefined)
+    throw new ConfigError(
+      [
+        `LAUNCHER_CONFIG_REFRESH: expected a duration like 30s or 5m, got '${value}'`,
+      ],
+      'environment',
+    );
   return parsed;
 }
 
 export class GcsConfigSource {
   readonly bucket: string;
   readonly object: string;
-  private good?: { config: LauncherConfig; generation: string };
+  private good?: {config: LauncherConfig; generation: string};
   private refused?: string;
   private lastProblem = 'not loaded yet';
   private lastCheck = Number.NEGATIVE_INFINITY;
@@ -61,8 +67,12 @@ export class GcsConfigSource {
     readonly uri: string,
     private readonly options: GcsConfigOptions,
   ) {
-    const { bucket, prefix } = parseGsUri(uri);
-    if (!prefix || prefix.endsWith('/')) throw new ConfigError([`LAUNCHER_CONFIG: expected gs://bucket/object, got ${uri}`], 'environment');
+    const {bucket, prefix} = parseGsUri(uri);
+    if (!prefix || prefix.endsWith('/'))
+      throw new ConfigError(
+        [`LAUNCHER_CONFIG: expected gs://bucket/object, got ${uri}`],
+        'environment',
+      );
     this.bucket = bucket;
     this.object = prefix;
     this.refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -82,7 +92,10 @@ export class GcsConfigSource {
   async current(): Promise<LauncherConfig> {
     if (!this.good) {
       await this.check();
-      if (!this.good) throw new ConfigUnavailableError(`no usable configuration from ${this.uri}: ${this.lastProblem}`);
+      if (!this.good)
+        throw new ConfigUnavailableError(
+          `no usable configuration from ${this.uri}: ${this.lastProblem}`,
+        );
     } else if (this.now() - this.lastCheck >= this.refreshMs) {
       void this.check();
     }
@@ -104,27 +117,49 @@ export class GcsConfigSource {
     let text: string;
     try {
       const storage = await this.options.storage();
-      const [metadata] = await storage.bucket(this.bucket).file(this.object).getMetadata();
+      const [metadata] = await storage
+        .bucket(this.bucket)
+        .file(this.object)
+        .getMetadata();
       generation = String(metadata.generation);
-      if (generation === this.good?.generation || generation === this.refused) return;
-      const [contents] = await storage.bucket(this.bucket).file(this.object, { generation }).download();
+      if (generation === this.good?.generation || generation === this.refused)
+        return;
+      const [contents] = await storage
+        .bucket(this.bucket)
+        .file(this.object, {generation})
+        .download();
       text = contents.toString('utf8');
     } catch (err) {
       this.lastProblem = `cannot read ${this.uri}: ${(err as Error).message}`;
-      const kept = this.good ? `; keeping generation ${this.good.generation}` : '';
-      log.error({ configOrigin: this.uri, err: { message: (err as Error).message } }, `configuration check failed${kept}`);
+      const kept = this.good
+        ? `; keeping generation ${this.good.generation}`
+        : '';
+      log.error(
+        {configOrigin: this.uri, err: {message: (err as Error).message}},
+        `configuration check failed${kept}`,
+      );
       return;
     }
     const origin = `${this.uri}#${generation}`;
     let config: LauncherConfig;
     try {
-      config = parseConfigText(text, origin, extname(this.object) === '.json' ? 'json' : 'yaml');
+      config = parseConfigText(
+        text,
+        origin,
+        extname(this.object) === '.json' ? 'json' : 'yaml',
+      );
     } catch (err) {
       this.refused = generation;
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      const problems =
+        err instanceof ConfigError ? err.problems : [(err as Error).message];
       this.lastProblem = `generation ${generation} is invalid: ${problems.join('; ')}`;
       log.error(
-        { configOrigin: this.uri, generation, keptGeneration: this.good?.generation, problems },
+        {
+          configOrigin: this.uri,
+          generation,
+          keptGeneration: this.good?.generation,
+          problems,
+        },
         this.good
           ? `configuration generation ${generation} refused; keeping the last good one (generation ${this.good.generation})`
           : `configuration generation ${generation} refused and there is no earlier good one; events are redelivered until it is fixed`,
@@ -132,10 +167,18 @@ export class GcsConfigSource {
       return;
     }
     const previous = this.good?.generation;
-    this.good = { config, generation };
+    this.good = {config, generation};
     this.refused = undefined;
     if (previous !== undefined) {
-      log.info({ configOrigin: this.uri, generation, previousGeneration: previous, routes: config.routes.length }, `configuration reloaded (generation ${generation})`);
+      log.info(
+        {
+          configOrigin: this.uri,
+          generation,
+          previousGeneration: previous,
+          routes: config.routes.length,
+        },
+        `configuration reloaded (generation ${generation})`,
+      );
     }
   }
 }

@@ -5,18 +5,43 @@
  * and building a library's schemas cost ~50 ms of every cold start.
  */
 import {
-  array, before, boolean, literal, nullValue, number, oneOf, optional, record, refine, report, run, strictObject, string, tagged,
-  union, unknown, withDefault, type Check, type Infer,
+  array,
+  before,
+  boolean,
+  literal,
+  nullValue,
+  number,
+  oneOf,
+  optional,
+  record,
+  refine,
+  report,
+  run,
+  strictObject,
+  string,
+  tagged,
+  union,
+  unknown,
+  withDefault,
+  type Check,
+  type Infer,
 } from './check';
-import { CLOUD_PLATFORM } from '../google/auth-client';
+import {CLOUD_PLATFORM} from '../google/auth-client';
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const DURATION_MESSAGE = 'expected a duration like 30s, 5m, 6h or 1d';
 
 /** `30s`, `5m`, `6h`, `1d`, `250ms`, or a number of seconds. Parsed to milliseconds. */
 export const Duration: Check<number> = (v, at, problems) => {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v * 1000);
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0)
+    return Math.round(v * 1000);
   const m = typeof v === 'string' ? DURATION.exec(v) : null;
   if (m) return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
   return report(problems, at, DURATION_MESSAGE);
@@ -29,29 +54,44 @@ export function parseDuration(value: string): number | undefined {
 }
 
 const text = string();
-const nonEmpty = string({ min: 1 });
+const nonEmpty = string({min: 1});
 
-const StringMatcher = union<string | string[] | { glob: string } | { regex: string } | { prefix: string } | { suffix: string } | { exists: boolean }>(
+const StringMatcher = union<
+  | string
+  | string[]
+  | {glob: string}
+  | {regex: string}
+  | {prefix: string}
+  | {suffix: string}
+  | {exists: boolean}
+>(
   [
     text,
-    array(text, { min: 1 }),
-    strictObject({ glob: nonEmpty }),
-    strictObject({ regex: nonEmpty }),
-    strictObject({ prefix: text }),
-    strictObject({ suffix: text }),
-    strictObject({ exists: boolean }),
+    array(text, {min: 1}),
+    strictObject({glob: nonEmpty}),
+    strictObject({regex: nonEmpty}),
+    strictObject({prefix: text}),
+    strictObject({suffix: text}),
+    strictObject({exists: boolean}),
   ],
   'expected a string, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}',
 );
 
-const ValueMatcher = union<Infer<typeof StringMatcher> | number | boolean | null>(
+const ValueMatcher = union<
+  Infer<typeof StringMatcher> | number | boolean | null
+>(
   [StringMatcher, number(), boolean, nullValue],
   'expected a string, number, true/false, null, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}',
 );
 
 export const MatchSchema = strictObject({
   /** CloudEvent type(s); `storage` and `pubsub` are shorthands. */
-  type: optional(union<string | string[]>([text, array(text, { min: 1 })], 'expected an event type or a list of them')),
+  type: optional(
+    union<string | string[]>(
+      [text, array(text, {min: 1})],
+      'expected an event type or a list of them',
+    ),
+  ),
   bucket: optional(StringMatcher),
   name: optional(StringMatcher),
   contentType: optional(StringMatcher),
@@ -64,12 +104,15 @@ export const MatchSchema = strictObject({
 });
 
 /** Env var names only: passwords come from the environment (gcloud --set-secrets), never the file. */
-const EnvVarName = string({ regex: /^[A-Za-z_][A-Za-z0-9_]*$/, message: 'expected an environment variable name' });
+const EnvVarName = string({
+  regex: /^[A-Za-z_][A-Za-z0-9_]*$/,
+  message: 'expected an environment variable name',
+});
 
 const GoogleAuth = strictObject({
   mode: literal('google'),
   /** OAuth scopes for the access token; Composer needs cloud-platform. */
-  scopes: withDefault(array(text, { min: 1 }), () => [CLOUD_PLATFORM]),
+  scopes: withDefault(array(text, {min: 1}), () => [CLOUD_PLATFORM]),
 });
 
 const IapAuth = strictObject({
@@ -90,7 +133,7 @@ const AirflowJwtAuth = strictObject({
   passwordEnv: withDefault(EnvVarName, () => 'AIRFLOW_PASSWORD'),
 });
 
-const NoAuth = strictObject({ mode: literal('none') });
+const NoAuth = strictObject({mode: literal('none')});
 
 export type AuthConfig =
   | Infer<typeof GoogleAuth>
@@ -101,48 +144,75 @@ export type AuthConfig =
 
 /** A mode name alone (`auth: google`) or an object with `mode`. */
 export const AuthSchema: Check<AuthConfig> = before(
-  (v) => (typeof v === 'string' ? { mode: v } : v),
-  tagged<AuthConfig>('mode', { google: GoogleAuth, iap: IapAuth, basic: BasicAuth, 'airflow-jwt': AirflowJwtAuth, none: NoAuth }),
+  v => (typeof v === 'string' ? {mode: v} : v),
+  tagged<AuthConfig>('mode', {
+    google: GoogleAuth,
+    iap: IapAuth,
+    basic: BasicAuth,
+    'airflow-jwt': AirflowJwtAuth,
+    none: NoAuth,
+  }),
 );
 
 /** `projects/P/locations/L/environments/E`: a Cloud Composer environment, resolved at cold start. */
-export const COMPOSER_NAME = /^projects\/[^/]+\/locations\/[^/]+\/environments\/[^/]+$/;
+export const COMPOSER_NAME =
+  /^projects\/[^/]+\/locations\/[^/]+\/environments\/[^/]+$/;
 
-const HttpUrl: Check<string> = refine(text, (v) => {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}, 'expected an http(s) URL');
+const HttpUrl: Check<string> = refine(
+  text,
+  v => {
+    try {
+      const u = new URL(v);
+      return (
+        (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
+      );
+    } catch {
+      return false;
+    }
+  },
+  'expected an http(s) URL',
+);
 
 export const EnvironmentSchema = refine(
   strictObject({
     /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
     url: optional(HttpUrl),
     /** Or a Composer environment by name; its airflowUri and Airflow version come from the Composer API. */
-    composer: optional(string({ regex: COMPOSER_NAME, message: 'expected projects/PROJECT/locations/REGION/environments/NAME' })),
+    composer: optional(
+      string({
+        regex: COMPOSER_NAME,
+        message: 'expected projects/PROJECT/locations/REGION/environments/NAME',
+      }),
+    ),
     /**
      * `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10
      * contract, `auto` = ask the server (or Composer's image version) once per instance.
      */
-    api: withDefault(oneOf(['v1', 'v2', 'experimental', 'auto']), () => 'auto' as const),
-    auth: withDefault(AuthSchema, (): AuthConfig => ({ mode: 'google', scopes: [CLOUD_PLATFORM] })),
+    api: withDefault(
+      oneOf(['v1', 'v2', 'experimental', 'auto']),
+      () => 'auto' as const,
+    ),
+    auth: withDefault(AuthSchema, (): AuthConfig => ({
+      mode: 'google',
+      scopes: [CLOUD_PLATFORM],
+    })),
   }),
-  (e) => (e.url === undefined) !== (e.composer === undefined),
+  e => (e.url === undefined) !== (e.composer === undefined),
   'give exactly one of url and composer',
 );
 
 export const RouteSchema = strictObject({
-  name: string({ regex: /^[A-Za-z0-9_.-]{1,64}$/, message: 'route names are 1-64 characters of A-Z a-z 0-9 _ . -' }),
+  name: string({
+    regex: /^[A-Za-z0-9_.-]{1,64}$/,
+    message: 'route names are 1-64 characters of A-Z a-z 0-9 _ . -',
+  }),
   description: optional(text),
   /** Optional when exactly one environment is configured. */
   environment: optional(text),
   match: withDefault<Infer<typeof MatchSchema>>(MatchSchema, () => ({})),
   /** A DAG id, or a template such as `{{ json.dag }}` (then `allowedDags` is required). */
   dag: nonEmpty,
-  allowedDags: optional(array(nonEmpty, { min: 1 })),
+  allowedDags: optional(array(nonEmpty, {min: 1})),
   /** The run's conf: any JSON; strings may hold templates. Default: the event's main fields. */
   conf: optional(unknown),
   /** Airflow's free-text note on the run (template allowed). */
@@ -150,14 +220,20 @@ export const RouteSchema = strictObject({
 });
 
 const Retry = strictObject({
-  attempts: withDefault(number({ int: true, min: 1, max: 10 }), () => 4),
+  attempts: withDefault(number({int: true, min: 1, max: 10}), () => 4),
   initialBackoff: withDefault(Duration, () => 250),
   maxBackoff: withDefault(Duration, () => 8_000),
 });
 
 export const ConfigSchema = strictObject({
-  environments: record(string({ regex: /^[A-Za-z0-9_.-]+$/, message: 'environment names are A-Z a-z 0-9 _ . -' }), EnvironmentSchema),
-  routes: array(RouteSchema, { min: 1 }),
+  environments: record(
+    string({
+      regex: /^[A-Za-z0-9_.-]+$/,
+      message: 'environment names are A-Z a-z 0-9 _ . -',
+    }),
+    EnvironmentSchema,
+  ),
+  routes: array(RouteSchema, {min: 1}),
   /** Events older than this are dead-lettered instead of retried. Keep it below the trigger's retention (24h). */
   maxEventAge: withDefault(Duration, () => 6 * 3_600_000),
   /** Per-request timeout for Airflow calls; must leave room inside the function's timeout. */
@@ -165,14 +241,22 @@ export const ConfigSchema = strictObject({
   /** The deployed function's timeout (gcloud --timeout); requestTimeout must be below it. */
   functionTimeout: withDefault(Duration, () => 60_000),
   /** Largest rendered conf, in bytes of JSON, before an event is rejected. */
-  maxConfBytes: withDefault(number({ int: true, positive: true }), () => 64 * 1024),
+  maxConfBytes: withDefault(
+    number({int: true, positive: true}),
+    () => 64 * 1024,
+  ),
   /** Retries inside one delivery for 429/502/503/504, connection resets and token failures; then the platform redelivers. */
-  retry: withDefault(Retry, () => ({ attempts: 4, initialBackoff: 250, maxBackoff: 8_000 })),
+  retry: withDefault(Retry, () => ({
+    attempts: 4,
+    initialBackoff: 250,
+    maxBackoff: 8_000,
+  })),
   /** Where rejected and expired events are kept: `gs://bucket/prefix/`. Without it they are only in the ERROR log line. */
   deadLetters: optional(
     string({
       regex: /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/,
-      message: 'expected gs://bucket/prefix/ (a Cloud Storage bucket name, then an optional prefix)',
+      message:
+        'expected gs://bucket/prefix/ (a Cloud Storage bucket name, then an optional prefix)',
     }),
   ),
 });

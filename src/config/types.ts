@@ -3,11 +3,11 @@
  * reads (routing, auth, airflow, outcomes). Built by compile.ts from what
  * schema.ts accepts; nothing here imports a stage.
  */
-import type { Matcher } from '../patterns/matcher';
-import type { Template } from '../patterns/template';
-import type { AuthConfig } from './schema';
+import type {Matcher} from '../patterns/matcher';
+import type {Template} from '../patterns/template';
+import type {AuthConfig} from './schema';
 
-export type { AuthConfig };
+export type {AuthConfig};
 
 export type ApiName = 'v1' | 'v2' | 'experimental';
 
@@ -28,10 +28,10 @@ export interface FieldCondition {
 }
 
 export type ValueTemplate =
-  | { kind: 'constant'; value: unknown }
-  | { kind: 'template'; template: Template }
-  | { kind: 'array'; items: ValueTemplate[] }
-  | { kind: 'object'; entries: [string, ValueTemplate][] };
+  | {kind: 'constant'; value: unknown}
+  | {kind: 'template'; template: Template}
+  | {kind: 'array'; items: ValueTemplate[]}
+  | {kind: 'object'; entries: [string, ValueTemplate][]};
 
 export interface Route {
   name: string;
@@ -61,7 +61,7 @@ export interface LauncherConfig {
   maxConfBytes: number;
   retry: RetryPolicy;
   /** gs://bucket/prefix/ for dead-letter records, when configured. */
-  deadLetters?: { bucket: string; prefix: string };
+  deadLetters?: {bucket: string; prefix: string};
   origin: string;
 }
 

@@ -22,13 +22,24 @@ export const BODY_EXCERPT_MAX = 2048;
  * reset is retried (retry.ts), and a POST that did land comes back as a 409.
  */
 const IDLE_SOCKET_MS = 4_000;
-const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS });
+const httpAgent = new http.Agent({
+  keepAlive: true,
+  scheduling: 'lifo',
+  timeout: IDLE_SOCKET_MS,
+});
 /** node:https (and TLS) is loaded by the first https:// call, not by every cold start. */
-let tls: { https: typeof Https; agent: Https.Agent } | undefined;
-function httpsClient(): { https: typeof Https; agent: Https.Agent } {
+let tls: {https: typeof Https; agent: Https.Agent} | undefined;
+function httpsClient(): {https: typeof Https; agent: Https.Agent} {
   if (!tls) {
     const https = require('node:https') as typeof Https;
-    tls = { https, agent: new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS }) };
+    tls = {
+      https,
+      agent: new https.Agent({
+        keepAlive: true,
+        scheduling: 'lifo',
+        timeout: IDLE_SOCKET_MS,
+      }),
+    };
   }
   return tls;
 }
@@ -54,12 +65,16 @@ export interface HttpRequest {
   excerptMax?: number;
 }
 
-export function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse> {
+export function httpRequest(
+  url: string,
+  req: HttpRequest,
+): Promise<HttpResponse> {
   const max = req.excerptMax ?? BODY_EXCERPT_MAX;
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:') ? httpsClient() : undefined;
-    const headers: Record<string, string | number> = { ...req.headers };
-    if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
+    const headers: Record<string, string | number> = {...req.headers};
+    if (req.body !== undefined)
+      headers['Content-Length'] = Buffer.byteLength(req.body);
     let settled = false;
     const finish = (err: Error | undefined, res?: HttpResponse) => {
       if (settled) return;
@@ -68,43 +83,64 @@ export function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse
       if (err) reject(err);
       else resolve(res!);
     };
-    const options = { method: req.method ?? 'GET', headers, agent: secure?.agent ?? httpAgent };
-    const request = (secure ? secure.https : http).request(url, options, (res) => {
-      res.setEncoding('utf8');
-      let text = '';
-      let cut = false;
-      res.on('data', (chunk: string) => {
-        if (text.length < max) text += chunk;
-        else cut = true;
-      });
-      res.on('end', () => {
-        if (text.length > max) {
-          text = text.slice(0, max);
-          cut = true;
-        }
-        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: cut ? `${text}…` : text });
-      });
-      res.on('error', (err) => finish(err));
-      res.on('aborted', () => finish(Object.assign(new Error('the response was cut off'), { code: 'ECONNRESET' })));
-    });
+    const options = {
+      method: req.method ?? 'GET',
+      headers,
+      agent: secure?.agent ?? httpAgent,
+    };
+    const request = (secure ? secure.https : http).request(
+      url,
+      options,
+      res => {
+        res.setEncoding('utf8');
+        let text = '';
+        let cut = false;
+        res.on('data', (chunk: string) => {
+          if (text.length < max) text += chunk;
+          else cut = true;
+        });
+        res.on('end', () => {
+          if (text.length > max) {
+            text = text.slice(0, max);
+            cut = true;
+          }
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: cut ? `${text}…` : text,
+          });
+        });
+        res.on('error', err => finish(err));
+        res.on('aborted', () =>
+          finish(
+            Object.assign(new Error('the response was cut off'), {
+              code: 'ECONNRESET',
+            }),
+          ),
+        );
+      },
+    );
     const timer = setTimeout(() => {
       const err = new HttpTimeoutError(`no response within ${req.timeoutMs}ms`);
       request.destroy(err);
       finish(err);
     }, req.timeoutMs);
-    request.on('error', (err) => finish(err));
+    request.on('error', err => finish(err));
     request.end(req.body);
   });
 }
 
 /** The error code of a failed request (`ECONNREFUSED`, `ECONNRESET`, …). */
 export function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null | undefined)?.code;
+  const code = (e as {code?: unknown} | null | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;

@@ -3,7 +3,7 @@
  * object, so `{{ bucket }}`, `{{ metadata.source }}` and `{{ json.dag }}` read
  * as users expect. Fields that do not apply to the event's kind are absent.
  */
-import type { TriggerEvent } from './event';
+import type {TriggerEvent} from './event';
 
 export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
   'event',
@@ -40,7 +40,13 @@ export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
 
 export function eventContext(e: TriggerEvent): Record<string, unknown> {
   // One object literal per event kind, so every context of a kind has the same shape (cheap to copy and read).
-  const event = { id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time };
+  const event = {
+    id: e.id,
+    type: e.type,
+    source: e.source,
+    subject: e.subject,
+    time: e.time,
+  };
   if (e.storage) {
     const s = e.storage;
     const slash = s.name.lastIndexOf('/');
@@ -84,5 +90,5 @@ export function eventContext(e: TriggerEvent): Record<string, unknown> {
       json: p.json,
     };
   }
-  return { event, captures: {} };
+  return {event, captures: {}};
 }

@@ -57,3 +57,9 @@ export interface TriggerEvent {
   storage?: StorageObject;
   pubsub?: PubsubMessage;
 }
+
+/** The CloudEvent id of a delivery, when it has one (it may be unreadable otherwise). */
+export function deliveredEventId(delivered: unknown): string | undefined {
+  const id = (delivered as {id?: unknown} | null | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}

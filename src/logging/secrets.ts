@@ -18,7 +18,11 @@ let longestFirst: string[] = [];
 export function rememberSecret(value: string | undefined): void {
   if (!value || value.length < MIN_LENGTH) return;
   let changed = false;
-  for (const form of new Set([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)])) {
+  for (const form of new Set([
+    value,
+    JSON.stringify(value).slice(1, -1),
+    encodeURIComponent(value),
+  ])) {
     if (form.length < MIN_LENGTH || remembered.includes(form)) continue;
     remembered.push(form);
     changed = true;
@@ -31,6 +35,7 @@ export function rememberSecret(value: string | undefined): void {
 
 export function scrubSecrets(text: string): string {
   let out = text;
-  for (const s of longestFirst) if (out.includes(s)) out = out.split(s).join('[redacted]');
+  for (const s of longestFirst)
+    if (out.includes(s)) out = out.split(s).join('[redacted]');
   return out;
 }

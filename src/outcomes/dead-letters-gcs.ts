@@ -10,11 +10,14 @@
  * means "already recorded". Any other failure throws, the handler turns that
  * into a redelivery, and nothing is dropped silently.
  */
-import type { Storage } from '@google-cloud/storage';
-import type { DeadLetterRecord, DeadLetterSink } from './dead-letters';
-import { sharedStorage } from '../google/storage';
+import type {Storage} from '@google-cloud/storage';
+import type {DeadLetterRecord, DeadLetterSink} from './dead-letters';
+import {sharedStorage} from '../google/storage';
 
-export function deadLetterObjectName(prefix: string, record: Pick<DeadLetterRecord, 'route' | 'key'>): string {
+export function deadLetterObjectName(
+  prefix: string,
+  record: Pick<DeadLetterRecord, 'route' | 'key'>,
+): string {
   return `${prefix}${record.route ?? '_unrouted'}/${record.key}.json`;
 }
 
@@ -33,14 +36,21 @@ export class GcsDeadLetterSink implements DeadLetterSink {
       await file.save(`${JSON.stringify(record, null, 2)}\n`, {
         resumable: false,
         contentType: 'application/json',
-        preconditionOpts: { ifGenerationMatch: 0 },
+        preconditionOpts: {ifGenerationMatch: 0},
         metadata: {
-          metadata: { outcome: record.outcome, route: record.route ?? '', eventId: record.eventId ?? '', launcherVersion: record.launcherVersion },
+          metadata: {
+            outcome: record.outcome,
+            route: record.route ?? '',
+            eventId: record.eventId ?? '',
+            launcherVersion: record.launcherVersion,
+          },
         },
       });
     } catch (err) {
-      if ((err as { code?: number }).code === 412) return uri; // written by an earlier delivery of this event
-      throw new Error(`dead letter ${uri} could not be written: ${(err as Error).message}`);
+      if ((err as {code?: number}).code === 412) return uri; // written by an earlier delivery of this event
+      throw new Error(
+        `dead letter ${uri} could not be written: ${(err as Error).message}`,
+      );
     }
     return uri;
   }

@@ -44,10 +44,16 @@ export function reviveEvent(stored: unknown): unknown {
   if (Array.isArray(stored)) return stored.map(reviveEvent);
   if (stored && typeof stored === 'object') {
     const keys = Object.keys(stored);
-    if (keys.length === 1 && keys[0] === 'base64' && typeof (stored as { base64: unknown }).base64 === 'string') {
-      return Buffer.from((stored as { base64: string }).base64, 'base64');
+    if (
+      keys.length === 1 &&
+      keys[0] === 'base64' &&
+      typeof (stored as {base64: unknown}).base64 === 'string'
+    ) {
+      return Buffer.from((stored as {base64: string}).base64, 'base64');
     }
-    return Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, reviveEvent(v)]));
+    return Object.fromEntries(
+      Object.entries(stored).map(([k, v]) => [k, reviveEvent(v)]),
+    );
   }
   return stored;
 }
@@ -58,8 +64,15 @@ export function serializableEvent(event: unknown): unknown {
   return JSON.parse(
     JSON.stringify(event ?? null, (_k, v: unknown) => {
       if (v && typeof v === 'object') {
-        if ((v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-          return { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
+        if (
+          (v as {type?: string}).type === 'Buffer' &&
+          Array.isArray((v as {data?: unknown}).data)
+        ) {
+          return {
+            base64: Buffer.from((v as {data: number[]}).data).toString(
+              'base64',
+            ),
+          };
         }
         if (seen.has(v)) return '[cycle]';
         seen.add(v);

@@ -8,10 +8,11 @@
  *   other 4xx for a body we built       rejected (dead-lettered, never retried)
  *   a retry for an event past maxAge    expired (dead-lettered, not retried forever)
  */
-import type { AirflowApi } from '../airflow/api';
-import type { TriggerResult } from '../airflow/trigger';
+import type {AirflowApi} from '../airflow/api';
+import type {TriggerResult} from '../airflow/trigger';
 
-export type OutcomeKind = 'triggered' | 'duplicate' | 'retry' | 'rejected' | 'expired';
+export type OutcomeKind =
+  'triggered' | 'duplicate' | 'retry' | 'rejected' | 'expired';
 
 export interface Outcome {
   outcome: OutcomeKind;
@@ -23,22 +24,36 @@ const OPERATOR_FIXABLE = new Set([401, 403, 404, 405]);
 export function decideOutcome(
   result: TriggerResult,
   api: AirflowApi,
-  age: { eventAgeMs: number; maxEventAgeMs: number },
+  age: {eventAgeMs: number; maxEventAgeMs: number},
 ): Outcome {
   const retry = (reason: string): Outcome =>
     age.eventAgeMs > age.maxEventAgeMs
-      ? { outcome: 'expired', reason: `${reason}; event is ${Math.round(age.eventAgeMs / 1000)}s old, past maxEventAge ${Math.round(age.maxEventAgeMs / 1000)}s` }
-      : { outcome: 'retry', reason };
+      ? {
+          outcome: 'expired',
+          reason: `${reason}; event is ${Math.round(age.eventAgeMs / 1000)}s old, past maxEventAge ${Math.round(age.maxEventAgeMs / 1000)}s`,
+        }
+      : {outcome: 'retry', reason};
 
-  if (result.kind === 'failure') return retry(`${result.failure}: ${result.message}`);
-  const { status, body } = result;
-  if (status === 200 || status === 201) return { outcome: 'triggered', reason: 'DAG run created' };
+  if (result.kind === 'failure')
+    return retry(`${result.failure}: ${result.message}`);
+  const {status, body} = result;
+  if (status === 200 || status === 201)
+    return {outcome: 'triggered', reason: 'DAG run created'};
   if (status === 409 || api.isDuplicate?.(status, body)) {
-    return { outcome: 'duplicate', reason: 'a run with this dag_run_id exists: the event was delivered before' };
+    return {
+      outcome: 'duplicate',
+      reason:
+        'a run with this dag_run_id exists: the event was delivered before',
+    };
   }
-  if (status === 429 || status >= 500) return retry(`Airflow answered ${status}`);
-  if (OPERATOR_FIXABLE.has(status)) return retry(`Airflow answered ${status}: ${HINTS[status]}`);
-  return { outcome: 'rejected', reason: `Airflow refused the request with ${status}` };
+  if (status === 429 || status >= 500)
+    return retry(`Airflow answered ${status}`);
+  if (OPERATOR_FIXABLE.has(status))
+    return retry(`Airflow answered ${status}: ${HINTS[status]}`);
+  return {
+    outcome: 'rejected',
+    reason: `Airflow refused the request with ${status}`,
+  };
 }
 
 const HINTS: Record<number, string> = {

@@ -11,25 +11,47 @@
  * Timeouts are not retried here: a request that hung for requestTimeout has
  * used the time a second one would need.
  */
-import type { RetryPolicy } from '../config/types';
-import type { TriggerResult } from '../airflow/trigger';
+import type {RetryPolicy} from '../config/types';
+import type {TriggerResult} from '../airflow/trigger';
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const RESET_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ECONNABORTED',
+]);
 
 /** Whether a result is worth another try within this delivery. */
 export function retryableNow(result: TriggerResult): boolean {
   if (result.kind === 'response') return RETRY_STATUS.has(result.status);
-  if (result.failure === 'credentials' || result.failure === 'discovery') return true;
-  return result.failure === 'network' && result.code !== undefined && RESET_CODES.has(result.code);
+  if (result.failure === 'credentials' || result.failure === 'discovery')
+    return true;
+  return (
+    result.failure === 'network' &&
+    result.code !== undefined &&
+    RESET_CODES.has(result.code)
+  );
 }
 
 /** Full jitter: uniform in [0, min(max, initial * 2^n)]; a Retry-After is a floor, plus up to 10% jitter. */
-export function backoffMs(policy: RetryPolicy, retryNumber: number, retryAfterMs?: number, random = Math.random): number {
-  const cap = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** retryNumber);
+export function backoffMs(
+  policy: RetryPolicy,
+  retryNumber: number,
+  retryAfterMs?: number,
+  random = Math.random,
+): number {
+  const cap = Math.min(
+    policy.maxBackoffMs,
+    policy.initialBackoffMs * 2 ** retryNumber,
+  );
   const jittered = Math.round(random() * cap);
   if (retryAfterMs === undefined) return jittered;
-  return Math.round(retryAfterMs + random() * Math.min(retryAfterMs * 0.1, 1000));
+  return Math.round(
+    retryAfterMs + random() * Math.min(retryAfterMs * 0.1, 1000),
+  );
 }
 
 export interface RetryClock {
@@ -40,7 +62,7 @@ export interface RetryClock {
 
 export const realClock: RetryClock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: ms => new Promise(r => setTimeout(r, ms)),
   random: Math.random,
 };
 
@@ -54,22 +76,36 @@ export interface Attempts {
  * attempts are spent, or the next wait plus a full request would overrun
  * `budgetMs` (measured from the call).
  */
+export interface RetryOptions {
+  policy: RetryPolicy;
+  /** The delivery's budget and one request's timeout, in ms. */
+  budgetMs: number;
+  requestTimeoutMs: number;
+  clock?: RetryClock;
+  /** The first try, when the caller made it already (at `startedAt` on `clock`). */
+  first?: {result: TriggerResult; startedAt: number};
+}
+
 export async function withRetry(
   once: () => Promise<TriggerResult>,
-  policy: RetryPolicy,
-  budget: { budgetMs: number; requestTimeoutMs: number },
-  clock: RetryClock = realClock,
-  /** The first try, when the caller made it already (at `startedAt` on `clock`). */
-  first?: { result: TriggerResult; startedAt: number },
+  options: RetryOptions,
 ): Promise<Attempts> {
+  const {policy, first, budgetMs, requestTimeoutMs} = options;
+  const clock = options.clock ?? realClock;
   const started = first ? first.startedAt : clock.now();
   let result = first ? first.result : await once();
   let attempts = 1;
   for (;;) {
-    if (attempts >= policy.attempts || !retryableNow(result)) return { result, attempts };
-    const wait = backoffMs(policy, attempts - 1, result.kind === 'response' ? result.retryAfterMs : undefined, clock.random);
+    if (attempts >= policy.attempts || !retryableNow(result))
+      return {result, attempts};
+    const wait = backoffMs(
+      policy,
+      attempts - 1,
+      result.kind === 'response' ? result.retryAfterMs : undefined,
+      clock.random,
+    );
     const elapsed = clock.now() - started;
-    if (elapsed + wait + budget.requestTimeoutMs > budget.budgetMs) return { result, attempts };
+    if (elapsed + wait + requestTimeoutMs > budgetMs) return {result, attempts};
     await clock.sleep(wait);
     result = await once();
     attempts++;
@@ -78,5 +114,8 @@ export async function withRetry(
 
 /** The share of the function's timeout one delivery may spend on retries: all of it but a margin for logging and dead letters. */
 export function deliveryBudgetMs(functionTimeoutMs: number): number {
-  return Math.max(functionTimeoutMs - Math.min(10_000, functionTimeoutMs * 0.2), functionTimeoutMs * 0.5);
+  return Math.max(
+    functionTimeoutMs - Math.min(10_000, functionTimeoutMs * 0.2),
+    functionTimeoutMs * 0.5,
+  );
 }

@@ -10,11 +10,11 @@ export type MatcherSpec =
   | boolean
   | null
   | string[]
-  | { glob: string }
-  | { regex: string }
-  | { prefix: string }
-  | { suffix: string }
-  | { exists: boolean };
+  | {glob: string}
+  | {regex: string}
+  | {prefix: string}
+  | {suffix: string}
+  | {exists: boolean};
 
 export interface Matcher {
   describe: string;
@@ -22,33 +22,58 @@ export interface Matcher {
   match(value: unknown): Record<string, string> | undefined;
 }
 
-const NONE: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NONE: Record<string, string> = Object.freeze({}) as Record<
+  string,
+  string
+>;
 
 export function compileMatcher(spec: MatcherSpec): Matcher {
   if (spec === null || typeof spec !== 'object') {
-    return { describe: JSON.stringify(spec), match: (v) => (v === spec ? NONE : undefined) };
+    return {
+      describe: JSON.stringify(spec),
+      match: v => (v === spec ? NONE : undefined),
+    };
   }
   if (Array.isArray(spec)) {
     const set = new Set(spec);
-    return { describe: `one of ${JSON.stringify(spec)}`, match: (v) => (typeof v === 'string' && set.has(v) ? NONE : undefined) };
+    return {
+      describe: `one of ${JSON.stringify(spec)}`,
+      match: v => (typeof v === 'string' && set.has(v) ? NONE : undefined),
+    };
   }
   if ('exists' in spec) {
-    return { describe: spec.exists ? 'present' : 'absent', match: (v) => ((v !== undefined) === spec.exists ? NONE : undefined) };
+    return {
+      describe: spec.exists ? 'present' : 'absent',
+      match: v => ((v !== undefined) === spec.exists ? NONE : undefined),
+    };
   }
   if ('prefix' in spec) {
-    return { describe: `prefix ${spec.prefix}`, match: (v) => (typeof v === 'string' && v.startsWith(spec.prefix) ? NONE : undefined) };
+    return {
+      describe: `prefix ${spec.prefix}`,
+      match: v =>
+        typeof v === 'string' && v.startsWith(spec.prefix) ? NONE : undefined,
+    };
   }
   if ('suffix' in spec) {
-    return { describe: `suffix ${spec.suffix}`, match: (v) => (typeof v === 'string' && v.endsWith(spec.suffix) ? NONE : undefined) };
+    return {
+      describe: `suffix ${spec.suffix}`,
+      match: v =>
+        typeof v === 'string' && v.endsWith(spec.suffix) ? NONE : undefined,
+    };
   }
-  const re = 'glob' in spec ? globToRegExp(spec.glob) : new RegExp(spec.regex, 'u');
+  const re =
+    'glob' in spec ? globToRegExp(spec.glob) : new RegExp(spec.regex, 'u');
   return {
     describe: 'glob' in spec ? `glob ${spec.glob}` : `regex ${spec.regex}`,
     match(v) {
       if (typeof v !== 'string') return undefined;
       const m = re.exec(v);
       if (!m) return undefined;
-      return m.groups ? Object.fromEntries(Object.entries(m.groups).filter(([, g]) => g !== undefined)) as Record<string, string> : NONE;
+      return m.groups
+        ? (Object.fromEntries(
+            Object.entries(m.groups).filter(([, g]) => g !== undefined),
+          ) as Record<string, string>)
+        : NONE;
     },
   };
 }
@@ -97,6 +122,7 @@ export function globToRegExp(glob: string): RegExp {
       re += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
     }
   }
-  if (braces > 0) throw new Error(`unbalanced '{' in glob ${JSON.stringify(glob)}`);
+  if (braces > 0)
+    throw new Error(`unbalanced '{' in glob ${JSON.stringify(glob)}`);
   return new RegExp(`^${re}$`, 'su');
 }

@@ -2,12 +2,12 @@
  * render: the dag id, conf, note and dag_run_id of one route for one event.
  * Pure; a problem is a RejectedError (TemplateError for templates) naming it.
  */
-import { DAG_ID, type LauncherConfig, type ValueTemplate } from '../config/types';
-import type { TriggerEvent } from '../events/event';
-import { RejectedError } from '../core/errors';
-import { dagRunId } from './run-id';
-import { renderTemplate } from '../patterns/template';
-import type { RouteMatch } from './route';
+import {DAG_ID, type LauncherConfig, type ValueTemplate} from '../config/types';
+import type {TriggerEvent} from '../events/event';
+import {RejectedError} from '../core/errors';
+import {dagRunId} from './run-id';
+import {renderTemplate} from '../patterns/template';
+import type {RouteMatch} from './route';
 
 export interface RunRequest {
   route: string;
@@ -18,22 +18,36 @@ export interface RunRequest {
   note?: string;
 }
 
-export function renderRun(config: LauncherConfig, match: RouteMatch, event: TriggerEvent): RunRequest {
-  const { route, context } = match;
+export function renderRun(
+  config: LauncherConfig,
+  match: RouteMatch,
+  event: TriggerEvent,
+): RunRequest {
+  const {route, context} = match;
   const dag = renderTemplate(route.dag, context);
   if (typeof dag !== 'string' || !DAG_ID.test(dag)) {
-    throw new RejectedError(`route '${route.name}': dag ${JSON.stringify(dag)} is not a valid Airflow dag_id`);
+    throw new RejectedError(
+      `route '${route.name}': dag ${JSON.stringify(dag)} is not a valid Airflow dag_id`,
+    );
   }
   if (route.allowedDags && !route.allowedDags.has(dag)) {
-    throw new RejectedError(`route '${route.name}': dag '${dag}' is not in the route's allowedDags`);
+    throw new RejectedError(
+      `route '${route.name}': dag '${dag}' is not in the route's allowedDags`,
+    );
   }
-  const conf = route.conf ? renderValue(route.conf, context) : defaultConf(event);
+  const conf = route.conf
+    ? renderValue(route.conf, context)
+    : defaultConf(event);
   if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) {
-    throw new RejectedError(`route '${route.name}': conf rendered to ${Array.isArray(conf) ? 'an array' : typeof conf}, Airflow needs an object`);
+    throw new RejectedError(
+      `route '${route.name}': conf rendered to ${Array.isArray(conf) ? 'an array' : typeof conf}, Airflow needs an object`,
+    );
   }
   const size = Buffer.byteLength(JSON.stringify(conf));
   if (size > config.maxConfBytes) {
-    throw new RejectedError(`route '${route.name}': conf is ${size} bytes, over maxConfBytes ${config.maxConfBytes}`);
+    throw new RejectedError(
+      `route '${route.name}': conf is ${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
+    );
   }
   const note = route.note ? renderTemplate(route.note, context) : undefined;
   return {
@@ -42,7 +56,9 @@ export function renderRun(config: LauncherConfig, match: RouteMatch, event: Trig
     dagId: dag,
     dagRunId: dagRunId(event, route.name),
     conf: conf as Record<string, unknown>,
-    ...(note === undefined ? {} : { note: typeof note === 'string' ? note : JSON.stringify(note) }),
+    ...(note === undefined
+      ? {}
+      : {note: typeof note === 'string' ? note : JSON.stringify(note)}),
   };
 }
 
@@ -53,15 +69,21 @@ function renderValue(v: ValueTemplate, ctx: Record<string, unknown>): unknown {
     case 'template':
       return renderTemplate(v.template, ctx);
     case 'array':
-      return v.items.map((i) => renderValue(i, ctx));
+      return v.items.map(i => renderValue(i, ctx));
     case 'object':
-      return Object.fromEntries(v.entries.map(([k, t]) => [k, renderValue(t, ctx)]));
+      return Object.fromEntries(
+        v.entries.map(([k, t]) => [k, renderValue(t, ctx)]),
+      );
   }
 }
 
 /** What a route without `conf` sends: the fields a DAG usually needs to find its input. */
 export function defaultConf(event: TriggerEvent): Record<string, unknown> {
-  const meta = { event_id: event.id, event_type: event.type, event_time: event.time ?? null };
+  const meta = {
+    event_id: event.id,
+    event_type: event.type,
+    event_time: event.time ?? null,
+  };
   if (event.storage) {
     const s = event.storage;
     return {
@@ -80,8 +102,8 @@ export function defaultConf(event: TriggerEvent): Record<string, unknown> {
     topic: p.topic ?? null,
     message_id: p.messageId,
     attributes: p.attributes,
-    data: p.json !== undefined ? p.json : p.text !== undefined ? p.text : p.data,
+    data:
+      p.json !== undefined ? p.json : p.text !== undefined ? p.text : p.data,
     ...meta,
   };
 }
-

@@ -2,9 +2,9 @@
  * route: which of the config's routes an event is for. Zero, one or many
  * (fan-out); each match carries the render context with its own regex captures.
  */
-import type { LauncherConfig, Route } from '../config/types';
-import type { TriggerEvent } from '../events/event';
-import { eventContext } from '../events/context';
+import type {LauncherConfig, Route} from '../config/types';
+import type {TriggerEvent} from '../events/event';
+import {eventContext} from '../events/context';
 
 export interface RouteMatch {
   route: Route;
@@ -12,18 +12,25 @@ export interface RouteMatch {
   context: Record<string, unknown>;
 }
 
-export function routeEvent(config: LauncherConfig, event: TriggerEvent): RouteMatch[] {
+export function routeEvent(
+  config: LauncherConfig,
+  event: TriggerEvent,
+): RouteMatch[] {
   const base = eventContext(event);
   const matches: RouteMatch[] = [];
   for (const route of config.routes) {
     const captures = matchRoute(route, event, base);
-    if (captures) matches.push({ route, context: { ...base, captures } });
+    if (captures) matches.push({route, context: {...base, captures}});
   }
   return matches;
 }
 
 /** The named captures when every condition of the route holds, else undefined. */
-export function matchRoute(route: Route, event: TriggerEvent, ctx: Record<string, unknown>): Record<string, string> | undefined {
+export function matchRoute(
+  route: Route,
+  event: TriggerEvent,
+  ctx: Record<string, unknown>,
+): Record<string, string> | undefined {
   if (route.types && !route.types.has(event.type)) return undefined;
   let captures: Record<string, string> | undefined;
   for (const c of route.conditions) {

@@ -10,7 +10,7 @@
  * default allowed_run_id_pattern `^[A-Za-z0-9_.~:+-]+$` and fits 250 chars.
  */
 import * as crypto from 'node:crypto';
-import type { TriggerEvent } from '../events/event';
+import type {TriggerEvent} from '../events/event';
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9_.~:+-]+$/;
 export const RUN_ID_MAX = 250;
@@ -18,27 +18,47 @@ const READABLE_MAX = 96;
 
 export function eventIdentity(event: TriggerEvent): string[] {
   if (event.storage && event.storage.generation) {
-    return ['storage', event.storage.bucket, event.storage.name, event.storage.generation];
+    return [
+      'storage',
+      event.storage.bucket,
+      event.storage.name,
+      event.storage.generation,
+    ];
   }
-  if (event.pubsub) return ['pubsub', event.pubsub.topic ?? event.source, event.pubsub.messageId];
+  if (event.pubsub)
+    return [
+      'pubsub',
+      event.pubsub.topic ?? event.source,
+      event.pubsub.messageId,
+    ];
   return [event.kind, event.source, event.id];
 }
 
 export function dagRunId(event: TriggerEvent, routeName: string): string {
-  const hash = sha256Hex(JSON.stringify([...eventIdentity(event), routeName])).slice(0, 32);
+  const hash = sha256Hex(
+    JSON.stringify([...eventIdentity(event), routeName]),
+  ).slice(0, 32);
   const label =
     event.storage !== undefined
       ? readable(event.storage.name.split('/').pop() || event.storage.name)
       : readable(event.pubsub?.messageId ?? event.id);
   const prefix = `${event.kind === 'storage' ? 'gcs' : 'pubsub'}__${readableRoute(routeName)}`;
   const id = label ? `${prefix}__${label}__${hash}` : `${prefix}__${hash}`;
-  return id.length <= RUN_ID_MAX ? id : `${id.slice(0, RUN_ID_MAX - hash.length - 2)}__${hash}`;
+  return id.length <= RUN_ID_MAX
+    ? id
+    : `${id.slice(0, RUN_ID_MAX - hash.length - 2)}__${hash}`;
 }
 
 // crypto.hash (Node 21.7+) is the one-shot digest, without a Hash object per event.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShot = (
+  crypto as {
+    hash?: (algorithm: string, data: string, encoding: 'hex') => string;
+  }
+).hash;
 function sha256Hex(data: string): string {
-  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+  return oneShot
+    ? oneShot('sha256', data, 'hex')
+    : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 const routeLabels = new Map<string, string>();

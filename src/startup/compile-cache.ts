@@ -7,9 +7,13 @@
  * NODE_COMPILE_CACHE overrides the directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
 import * as nodeModule from 'node:module';
-import { join } from 'node:path';
+import {join} from 'node:path';
 
-export const COMPILE_CACHE_DIR = process.env.NODE_COMPILE_CACHE ?? join(__dirname, '..', '..', '.compile-cache');
+export const COMPILE_CACHE_DIR =
+  process.env.NODE_COMPILE_CACHE ??
+  join(__dirname, '..', '..', '.compile-cache');
 
-const enable = (nodeModule as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
-if (enable && !process.env.NODE_DISABLE_COMPILE_CACHE) enable(COMPILE_CACHE_DIR);
+const enable = (nodeModule as {enableCompileCache?: (dir?: string) => unknown})
+  .enableCompileCache;
+if (enable && !process.env.NODE_DISABLE_COMPILE_CACHE)
+  enable(COMPILE_CACHE_DIR);

@@ -3,11 +3,11 @@
  * compile cache (see compile-cache.ts) holds their compiled code when the
  * function is deployed. Loads modules only: no config, no network.
  */
-import { COMPILE_CACHE_DIR } from './compile-cache';
+import {COMPILE_CACHE_DIR} from './compile-cache';
 import * as nodeModule from 'node:module';
 
 require('../function');
 require('google-auth-library'); // loaded by the first token fetch off Cloud Run, and by IAP and Composer lookups
 require('yaml'); // loaded at cold start when the config is YAML (launcher.yaml)
-(nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
+(nodeModule as {flushCompileCache?: () => void}).flushCompileCache?.();
 process.stdout.write(`compile cache warmed in ${COMPILE_CACHE_DIR}\n`);

@@ -5,21 +5,24 @@
  * front-door stand-ins; everything else is real. Runs are read back from
  * Airflow's own API.
  */
-import { after, before, describe, test } from 'node:test';
+import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import { RealAirflow } from '../support/airflow-server';
-import { ComposerFrontDoorStandIn } from '../support/composer-front-door';
-import { FunctionProcess } from '../support/function-process';
-import { MetadataServerStandIn } from '../support/metadata-server';
-import { ComposerApiStandIn } from '../support/composer-api';
-import { storageCloudEvent, storageData } from '../support/events';
-import { dagRunId } from '../../src/routing/run-id';
-import { normalizeEvent } from '../../src/events/normalize';
+import {RealAirflow} from '../support/airflow-server';
+import {ComposerFrontDoorStandIn} from '../support/composer-front-door';
+import {FunctionProcess} from '../support/function-process';
+import {MetadataServerStandIn} from '../support/metadata-server';
+import {ComposerApiStandIn} from '../support/composer-api';
+import {storageCloudEvent, storageData} from '../support/events';
+import {dagRunId} from '../../src/routing/run-id';
+import {normalizeEvent} from '../../src/events/normalize';
 
 const ok = (s: number) => s >= 200 && s < 300;
 const IAP_AUDIENCE = '123456789-abcdef.apps.googleusercontent.com';
-const file = (name: string, extra: Record<string, unknown> = {}, over: Record<string, unknown> = {}) =>
-  storageCloudEvent(storageData(name, extra), over);
+const file = (
+  name: string,
+  extra: Record<string, unknown> = {},
+  over: Record<string, unknown> = {},
+) => storageCloudEvent(storageData(name, extra), over);
 
 for (const major of [3, 2] as const) {
   describe(`real Airflow ${major}`, () => {
@@ -34,34 +37,66 @@ for (const major of [3, 2] as const) {
     const nativeAuth = major === 3 ? 'airflow-jwt' : 'basic';
 
     before(async () => {
-      airflow = await RealAirflow.start(major, { dags: ['load_csv', 'audit', 'typed_load', 'paused_dag'], paused: ['paused_dag'], experimentalApi: major === 2 });
+      airflow = await RealAirflow.start(major, {
+        dags: ['load_csv', 'audit', 'typed_load', 'paused_dag'],
+        paused: ['paused_dag'],
+        experimentalApi: major === 2,
+      });
       md = await new MetadataServerStandIn().start();
       composer = await new ComposerFrontDoorStandIn(md, airflow).start();
-      iapDoor = await new ComposerFrontDoorStandIn(md, airflow, { iapAudience: IAP_AUDIENCE }).start();
+      iapDoor = await new ComposerFrontDoorStandIn(md, airflow, {
+        iapAudience: IAP_AUDIENCE,
+      }).start();
       composerApi = await new ComposerApiStandIn(md).start();
-      composerApi.addEnvironment(COMPOSER_NAME, composer.url, major === 3 ? 'composer-3-airflow-3.1.7-build.2' : 'composer-2.9.7-airflow-2.10.2');
-      const route = (name: string, environment: string, prefix: string, dag: string, extra: Record<string, unknown> = {}) => ({
+      composerApi.addEnvironment(
+        COMPOSER_NAME,
+        composer.url,
+        major === 3
+          ? 'composer-3-airflow-3.1.7-build.2'
+          : 'composer-2.9.7-airflow-2.10.2',
+      );
+      const route = (
+        name: string,
+        environment: string,
+        prefix: string,
+        dag: string,
+        extra: Record<string, unknown> = {},
+      ) => ({
         name,
         environment,
-        match: { type: 'storage', name: { prefix } },
+        match: {type: 'storage', name: {prefix}},
         dag,
-        conf: { uri: 'gs://{{ bucket }}/{{ name }}', size: '{{ size }}' },
+        conf: {uri: 'gs://{{ bucket }}/{{ name }}', size: '{{ size }}'},
         ...extra,
       });
       const environments: Record<string, unknown> = {
-        composer: { url: composer.url, api, auth: 'google' },
-        iap: { url: iapDoor.url, api, auth: { mode: 'iap', audience: IAP_AUDIENCE } },
-        native: { url: airflow.url, api, auth: { mode: nativeAuth, username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } },
-        open: { url: composer.url, api, auth: 'none' },
-        auto: { url: composer.url, api: 'auto', auth: 'google' },
-        named: { composer: COMPOSER_NAME, auth: 'google' },
+        composer: {url: composer.url, api, auth: 'google'},
+        iap: {
+          url: iapDoor.url,
+          api,
+          auth: {mode: 'iap', audience: IAP_AUDIENCE},
+        },
+        native: {
+          url: airflow.url,
+          api,
+          auth: {
+            mode: nativeAuth,
+            username: airflow.username,
+            passwordEnv: 'AIRFLOW_PASSWORD',
+          },
+        },
+        open: {url: composer.url, api, auth: 'none'},
+        auto: {url: composer.url, api: 'auto', auth: 'google'},
+        named: {composer: COMPOSER_NAME, auth: 'google'},
       };
       const routes = [
         route('google', 'composer', 'google/', 'load_csv'),
         route('fan-a', 'composer', 'fan/', 'load_csv'),
         route('fan-b', 'composer', 'fan/', 'audit'),
         route('unknown', 'composer', 'unknown/', 'not_deployed'),
-        route('refused', 'composer', 'refused/', 'typed_load', { conf: { n: 'not-a-number' } }),
+        route('refused', 'composer', 'refused/', 'typed_load', {
+          conf: {n: 'not-a-number'},
+        }),
         route('iap', 'iap', 'iap/', 'load_csv'),
         route('native', 'native', 'native/', 'load_csv'),
         route('open', 'open', 'open/', 'load_csv'),
@@ -70,12 +105,31 @@ for (const major of [3, 2] as const) {
         route('named', 'named', 'named/', 'load_csv'),
       ];
       if (major === 2) {
-        environments.experimental = { url: airflow.url, api: 'experimental', auth: { mode: 'basic', username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } };
+        environments.experimental = {
+          url: airflow.url,
+          api: 'experimental',
+          auth: {
+            mode: 'basic',
+            username: airflow.username,
+            passwordEnv: 'AIRFLOW_PASSWORD',
+          },
+        };
         routes.push(route('experimental', 'experimental', 'exp/', 'load_csv'));
       }
       fn = await FunctionProcess.start(
-        { environments, routes, maxEventAge: '1h', requestTimeout: '20s', functionTimeout: '60s' },
-        { GCE_METADATA_HOST: md.host, GOOGLE_CLOUD_PROJECT: 'test-project', AIRFLOW_PASSWORD: airflow.password, COMPOSER_API_ENDPOINT: composerApi.url },
+        {
+          environments,
+          routes,
+          maxEventAge: '1h',
+          requestTimeout: '20s',
+          functionTimeout: '60s',
+        },
+        {
+          GCE_METADATA_HOST: md.host,
+          GOOGLE_CLOUD_PROJECT: 'test-project',
+          AIRFLOW_PASSWORD: airflow.password,
+          COMPOSER_API_ENDPOINT: composerApi.url,
+        },
       );
     });
 
@@ -88,7 +142,8 @@ for (const major of [3, 2] as const) {
       await airflow?.stop();
     });
 
-    const runsFor = async (dag: string, uri: string) => (await airflow.runsOf(dag)).filter((r) => r.conf.uri === uri);
+    const runsFor = async (dag: string, uri: string) =>
+      (await airflow.runsOf(dag)).filter(r => r.conf.uri === uri);
 
     test(`auth google (Composer ${major === 3 ? '3' : '2'}): a Storage event creates the run; redelivery is a 409 duplicate, still one run`, async () => {
       const ce = file('google/orders.csv');
@@ -96,33 +151,64 @@ for (const major of [3, 2] as const) {
       const runs = await runsFor('load_csv', 'gs://landing/google/orders.csv');
       assert.equal(runs.length, 1);
       assert.equal(runs[0]!.dag_run_id, dagRunId(normalizeEvent(ce), 'google'));
-      assert.deepEqual(runs[0]!.conf, { uri: 'gs://landing/google/orders.csv', size: 1234 });
+      assert.deepEqual(runs[0]!.conf, {
+        uri: 'gs://landing/google/orders.csv',
+        size: 1234,
+      });
       assert.ok(ok((await fn.sendBinary(ce)).status));
-      assert.deepEqual((await fn.waitOutcomes({ eventId: ce.id }, 2)).map((l) => `${l.outcome}:${l.httpStatus}`), ['triggered:200', 'duplicate:409']);
-      assert.equal((await runsFor('load_csv', 'gs://landing/google/orders.csv')).length, 1);
+      assert.deepEqual(
+        (await fn.waitOutcomes({eventId: ce.id}, 2)).map(
+          l => `${l.outcome}:${l.httpStatus}`,
+        ),
+        ['triggered:200', 'duplicate:409'],
+      );
+      assert.equal(
+        (await runsFor('load_csv', 'gs://landing/google/orders.csv')).length,
+        1,
+      );
       assert.ok(composer.admitted >= 2);
     });
 
     test('two routes matching one event create two runs in two DAGs', async () => {
       const ce = file('fan/x.csv');
       assert.ok(ok((await fn.sendBinary(ce)).status));
-      assert.equal((await runsFor('load_csv', 'gs://landing/fan/x.csv')).length, 1);
-      assert.equal((await runsFor('audit', 'gs://landing/fan/x.csv')).length, 1);
+      assert.equal(
+        (await runsFor('load_csv', 'gs://landing/fan/x.csv')).length,
+        1,
+      );
+      assert.equal(
+        (await runsFor('audit', 'gs://landing/fan/x.csv')).length,
+        1,
+      );
     });
 
     test('unknown DAG: 404 -> retry while young, expired (dead-lettered) when older than maxEventAge', async () => {
       const young = file('unknown/a.csv');
       assert.ok((await fn.sendBinary(young)).status >= 500);
-      assert.deepEqual((await fn.waitOutcomes({ eventId: young.id })).map((l) => `${l.outcome}:${l.httpStatus}`), ['retry:404']);
-      const old = file('unknown/b.csv', {}, { time: new Date(Date.now() - 2 * 3600_000).toISOString() });
+      assert.deepEqual(
+        (await fn.waitOutcomes({eventId: young.id})).map(
+          l => `${l.outcome}:${l.httpStatus}`,
+        ),
+        ['retry:404'],
+      );
+      const old = file(
+        'unknown/b.csv',
+        {},
+        {time: new Date(Date.now() - 2 * 3600_000).toISOString()},
+      );
       assert.ok(ok((await fn.sendBinary(old)).status));
-      assert.deepEqual((await fn.waitOutcomes({ eventId: old.id })).map((l) => `${l.outcome}:${l.httpStatus}`), ['expired:404']);
+      assert.deepEqual(
+        (await fn.waitOutcomes({eventId: old.id})).map(
+          l => `${l.outcome}:${l.httpStatus}`,
+        ),
+        ['expired:404'],
+      );
     });
 
-    test('a body Airflow refuses (conf breaks the DAG\'s params): rejected with Airflow\'s 400, acked, no run', async () => {
+    test("a body Airflow refuses (conf breaks the DAG's params): rejected with Airflow's 400, acked, no run", async () => {
       const ce = file('refused/x.csv');
       assert.ok(ok((await fn.sendBinary(ce)).status));
-      const [line] = await fn.waitOutcomes({ eventId: ce.id });
+      const [line] = await fn.waitOutcomes({eventId: ce.id});
       assert.equal(line!.outcome, 'rejected');
       assert.equal(line!.httpStatus, 400);
       assert.equal((await airflow.runsOf('typed_load')).length, 0);
@@ -131,22 +217,38 @@ for (const major of [3, 2] as const) {
     test('auth iap (Composer 1 / IAP): an ID token for the IAP client id from the metadata server', async () => {
       const ce = file('iap/x.csv');
       assert.ok(ok((await fn.sendBinary(ce)).status));
-      assert.equal((await runsFor('load_csv', 'gs://landing/iap/x.csv')).length, 1);
-      assert.ok(md.idTokens.some((t) => t.audience === IAP_AUDIENCE));
+      assert.equal(
+        (await runsFor('load_csv', 'gs://landing/iap/x.csv')).length,
+        1,
+      );
+      assert.ok(md.idTokens.some(t => t.audience === IAP_AUDIENCE));
       assert.ok(iapDoor.admitted >= 1);
     });
 
     test(`auth ${nativeAuth} (self-managed Airflow ${major}): Airflow's own credentials, password from an env var`, async () => {
-      const events = [file('native/1.csv'), file('native/2.csv'), file('native/3.csv')];
+      const events = [
+        file('native/1.csv'),
+        file('native/2.csv'),
+        file('native/3.csv'),
+      ];
       for (const ce of events) assert.ok(ok((await fn.sendBinary(ce)).status));
-      for (const i of [1, 2, 3]) assert.equal((await runsFor('load_csv', `gs://landing/native/${i}.csv`)).length, 1);
+      for (const i of [1, 2, 3])
+        assert.equal(
+          (await runsFor('load_csv', `gs://landing/native/${i}.csv`)).length,
+          1,
+        );
     });
 
     test('auth none against a loopback URL', async () => {
       // The front door refuses requests without a Google token: 401 -> retry, which is the contract for auth failures.
       const ce = file('open/x.csv');
       assert.ok((await fn.sendBinary(ce)).status >= 500);
-      assert.deepEqual((await fn.waitOutcomes({ eventId: ce.id })).map((l) => `${l.outcome}:${l.httpStatus}`), ['retry:401']);
+      assert.deepEqual(
+        (await fn.waitOutcomes({eventId: ce.id})).map(
+          l => `${l.outcome}:${l.httpStatus}`,
+        ),
+        ['retry:401'],
+      );
     });
 
     if (major === 2) {
@@ -154,8 +256,16 @@ for (const major of [3, 2] as const) {
         const ce = file('exp/x.csv');
         assert.ok(ok((await fn.sendBinary(ce)).status));
         assert.ok(ok((await fn.sendBinary(ce)).status));
-        assert.deepEqual((await fn.waitOutcomes({ eventId: ce.id }, 2)).map((l) => `${l.outcome}:${l.httpStatus}`), ['triggered:200', 'duplicate:400']);
-        assert.equal((await runsFor('load_csv', 'gs://landing/exp/x.csv')).length, 1);
+        assert.deepEqual(
+          (await fn.waitOutcomes({eventId: ce.id}, 2)).map(
+            l => `${l.outcome}:${l.httpStatus}`,
+          ),
+          ['triggered:200', 'duplicate:400'],
+        );
+        assert.equal(
+          (await runsFor('load_csv', 'gs://landing/exp/x.csv')).length,
+          1,
+        );
       });
     }
 
@@ -163,14 +273,16 @@ for (const major of [3, 2] as const) {
       for (const n of [1, 2]) {
         const ce = file(`paused/${n}.csv`);
         assert.ok(ok((await fn.sendBinary(ce)).status));
-        const [line] = await fn.waitOutcomes({ eventId: ce.id });
+        const [line] = await fn.waitOutcomes({eventId: ce.id});
         assert.equal(line!.outcome, 'triggered');
         assert.equal(line!.severity, 'WARNING');
         assert.equal(line!.dagPaused, true);
         assert.match(String(line!.message), /paused/);
       }
       assert.equal((await airflow.runsOf('paused_dag')).length, 2);
-      const lookups = composer.requests.filter((p) => /\/dags\/paused_dag$/.test(p));
+      const lookups = composer.requests.filter(p =>
+        /\/dags\/paused_dag$/.test(p),
+      );
       assert.equal(lookups.length, 1, 'is_paused fetched once for the DAG');
     });
 
@@ -178,23 +290,50 @@ for (const major of [3, 2] as const) {
       for (const n of [1, 2]) {
         const ce = file(`auto/${n}.csv`);
         assert.ok(ok((await fn.sendBinary(ce)).status));
-        assert.equal((await runsFor('load_csv', `gs://landing/auto/${n}.csv`)).length, 1);
+        assert.equal(
+          (await runsFor('load_csv', `gs://landing/auto/${n}.csv`)).length,
+          1,
+        );
       }
-      const probes = composer.requests.filter((p) => /\/api\/v\d\/version$/.test(p));
-      assert.deepEqual(probes, major === 3 ? ['/api/v2/version'] : ['/api/v2/version', '/api/v1/version'], 'probed once per instance');
-      assert.equal(composer.requests.filter((p) => p === `/api/${api}/dags/load_csv/dagRuns`).length >= 2, true);
+      const probes = composer.requests.filter(p =>
+        /\/api\/v\d\/version$/.test(p),
+      );
+      assert.deepEqual(
+        probes,
+        major === 3
+          ? ['/api/v2/version']
+          : ['/api/v2/version', '/api/v1/version'],
+        'probed once per instance',
+      );
+      assert.equal(
+        composer.requests.filter(p => p === `/api/${api}/dags/load_csv/dagRuns`)
+          .length >= 2,
+        true,
+      );
     });
 
     test(`a Composer environment by name: environments.get gives airflowUri and the image version (${api})`, async () => {
       const ce = file('named/x.csv');
       assert.ok(ok((await fn.sendBinary(ce)).status));
-      assert.equal((await runsFor('load_csv', 'gs://landing/named/x.csv')).length, 1);
-      assert.deepEqual(composerApi.calls, [`/v1/${COMPOSER_NAME}`], 'called once, at cold start');
+      assert.equal(
+        (await runsFor('load_csv', 'gs://landing/named/x.csv')).length,
+        1,
+      );
+      assert.deepEqual(
+        composerApi.calls,
+        [`/v1/${COMPOSER_NAME}`],
+        'called once, at cold start',
+      );
     });
 
     test('no token or password in any log line', () => {
       const all = fn.rawOutput.join('\n');
-      for (const secret of [...md.tokens, ...md.idTokens.map((t) => t.token), airflow.password]) assert.ok(!all.includes(secret));
+      for (const secret of [
+        ...md.tokens,
+        ...md.idTokens.map(t => t.token),
+        airflow.password,
+      ])
+        assert.ok(!all.includes(secret));
     });
   });
 }

@@ -19,11 +19,15 @@
  *
  * Options: --events N, --concurrency C (default 24), --fault-rate R (default 0.25), --seed S.
  */
-import { RealAirflow } from '../support/airflow-server';
-import { FaultProxy } from '../support/fault-proxy';
-import { FunctionProcess } from '../support/function-process';
-import { GcsEmulator } from '../support/gcs-emulator';
-import { pubsubCloudEvent, storageCloudEvent, storageData } from '../support/events';
+import {RealAirflow} from '../support/airflow-server';
+import {FaultProxy} from '../support/fault-proxy';
+import {FunctionProcess} from '../support/function-process';
+import {GcsEmulator} from '../support/gcs-emulator';
+import {
+  pubsubCloudEvent,
+  storageCloudEvent,
+  storageData,
+} from '../support/events';
 
 interface Options {
   events: number;
@@ -32,7 +36,13 @@ interface Options {
   seed: number;
 }
 
-type Kind = 'good-storage' | 'good-command' | 'bad-allowlist' | 'bad-refused' | 'bad-expired' | 'bad-unreadable';
+type Kind =
+  | 'good-storage'
+  | 'good-command'
+  | 'bad-allowlist'
+  | 'bad-refused'
+  | 'bad-expired'
+  | 'bad-unreadable';
 
 interface SoakEvent {
   id: string;
@@ -44,7 +54,12 @@ interface SoakEvent {
 const BUCKET = 'soak-dead-letters';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { events: 2000, concurrency: 24, faultRate: 0.25, seed: Date.now() % 1_000_000 };
+  const o: Options = {
+    events: 2000,
+    concurrency: 24,
+    faultRate: 0.25,
+    seed: Date.now() % 1_000_000,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2);
     const value = () => Number(inline ?? argv[++i]);
@@ -52,9 +67,17 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--concurrency') o.concurrency = value();
     else if (flag === '--fault-rate') o.faultRate = value();
     else if (flag === '--seed') o.seed = value();
-    else throw new Error(`unknown option ${argv[i]} (--events N, --concurrency C, --fault-rate R, --seed S)`);
+    else
+      throw new Error(
+        `unknown option ${argv[i]} (--events N, --concurrency C, --fault-rate R, --seed S)`,
+      );
   }
-  if (!(o.events > 0) || !(o.concurrency > 0) || !(o.faultRate >= 0 && o.faultRate < 1)) throw new Error('bad options');
+  if (
+    !(o.events > 0) ||
+    !(o.concurrency > 0) ||
+    !(o.faultRate >= 0 && o.faultRate < 1)
+  )
+    throw new Error('bad options');
   return o;
 }
 
@@ -70,36 +93,76 @@ function prng(seed: number): () => number {
   };
 }
 
-function makeEvents(n: number, random: () => number, runTag: string): SoakEvent[] {
+function makeEvents(
+  n: number,
+  random: () => number,
+  runTag: string,
+): SoakEvent[] {
   const events: SoakEvent[] = [];
   const twoHoursAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
   for (let i = 0; i < n; i++) {
     const r = random();
     const kind: Kind =
-      r < 0.45 ? 'good-storage' : r < 0.9 ? 'good-command' : r < 0.925 ? 'bad-allowlist' : r < 0.95 ? 'bad-refused' : r < 0.975 ? 'bad-expired' : 'bad-unreadable';
+      r < 0.45
+        ? 'good-storage'
+        : r < 0.9
+          ? 'good-command'
+          : r < 0.925
+            ? 'bad-allowlist'
+            : r < 0.95
+              ? 'bad-refused'
+              : r < 0.975
+                ? 'bad-expired'
+                : 'bad-unreadable';
     const id = `${runTag}-${i}`;
     let body: Record<string, unknown>;
     switch (kind) {
       case 'good-storage':
-        body = storageCloudEvent(storageData(`good/${i}/päth with spaces %${i}.csv`, { generation: String(1_700_000_000_000_000 + i) }), { id });
+        body = storageCloudEvent(
+          storageData(`good/${i}/päth with spaces %${i}.csv`, {
+            generation: String(1_700_000_000_000_000 + i),
+          }),
+          {id},
+        );
         break;
       case 'good-command':
-        body = pubsubCloudEvent({ dag: 'soak_b', params: { i } }, { kind: 'command' }, { id });
+        body = pubsubCloudEvent(
+          {dag: 'soak_b', params: {i}},
+          {kind: 'command'},
+          {id},
+        );
         break;
       case 'bad-allowlist':
-        body = pubsubCloudEvent({ dag: 'not_allowed', params: { i } }, { kind: 'command' }, { id });
+        body = pubsubCloudEvent(
+          {dag: 'not_allowed', params: {i}},
+          {kind: 'command'},
+          {id},
+        );
         break;
       case 'bad-refused':
-        body = storageCloudEvent(storageData(`typed/${i}.csv`, { generation: String(1_700_000_000_000_000 + i) }), { id });
+        body = storageCloudEvent(
+          storageData(`typed/${i}.csv`, {
+            generation: String(1_700_000_000_000_000 + i),
+          }),
+          {id},
+        );
         break;
       case 'bad-expired':
-        body = storageCloudEvent(storageData(`unknown/${i}.csv`, { generation: String(1_700_000_000_000_000 + i) }), { id, time: twoHoursAgo });
+        body = storageCloudEvent(
+          storageData(`unknown/${i}.csv`, {
+            generation: String(1_700_000_000_000_000 + i),
+          }),
+          {id, time: twoHoursAgo},
+        );
         break;
       case 'bad-unreadable':
-        body = { ...pubsubCloudEvent('x', {}, { id }), data: { message: { data: '%%%not-base64', messageId: id } } };
+        body = {
+          ...pubsubCloudEvent('x', {}, {id}),
+          data: {message: {data: '%%%not-base64', messageId: id}},
+        };
         break;
     }
-    events.push({ id, kind, good: kind.startsWith('good'), body });
+    events.push({id, kind, good: kind.startsWith('good'), body});
   }
   return events;
 }
@@ -132,7 +195,10 @@ export interface SoakResult {
   ok: boolean;
 }
 
-export async function soak(o: Options, progress: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<SoakResult> {
+export async function soak(
+  o: Options,
+  progress: (s: string) => void = s => process.stderr.write(`${s}\n`),
+): Promise<SoakResult> {
   const random = prng(o.seed);
   const started = Date.now();
   let airflow: RealAirflow | undefined;
@@ -140,39 +206,90 @@ export async function soak(o: Options, progress: (s: string) => void = (s) => pr
   let gcs: GcsEmulator | undefined;
   let fn: FunctionProcess | undefined;
   try {
-    progress(`soak: ${o.events} events, concurrency ${o.concurrency}, fault rate ${o.faultRate}, seed ${o.seed}`);
-    progress('soak: starting PostgreSQL + Airflow 3, the Cloud Storage emulator, the fault proxy and the function');
-    [airflow, gcs] = await Promise.all([RealAirflow.start(3, { dags: ['soak_a', 'soak_b', 'typed_soak'] }), GcsEmulator.start([BUCKET])]);
-    proxy = await new FaultProxy(airflow.url, { rate: o.faultRate, hangMs: 2_500, retryAfterS: 1, random: prng(o.seed + 1) }).start();
+    progress(
+      `soak: ${o.events} events, concurrency ${o.concurrency}, fault rate ${o.faultRate}, seed ${o.seed}`,
+    );
+    progress(
+      'soak: starting PostgreSQL + Airflow 3, the Cloud Storage emulator, the fault proxy and the function',
+    );
+    [airflow, gcs] = await Promise.all([
+      RealAirflow.start(3, {dags: ['soak_a', 'soak_b', 'typed_soak']}),
+      GcsEmulator.start([BUCKET]),
+    ]);
+    proxy = await new FaultProxy(airflow.url, {
+      rate: o.faultRate,
+      hangMs: 2_500,
+      retryAfterS: 1,
+      random: prng(o.seed + 1),
+    }).start();
     fn = await FunctionProcess.start(
       {
-        environments: { airflow: { url: proxy.url, api: 'v2', auth: { mode: 'airflow-jwt', username: airflow.username, passwordEnv: 'AIRFLOW_PASSWORD' } } },
+        environments: {
+          airflow: {
+            url: proxy.url,
+            api: 'v2',
+            auth: {
+              mode: 'airflow-jwt',
+              username: airflow.username,
+              passwordEnv: 'AIRFLOW_PASSWORD',
+            },
+          },
+        },
         maxEventAge: '1h',
         requestTimeout: '2s',
         functionTimeout: '15s',
-        retry: { attempts: 4, initialBackoff: '100ms', maxBackoff: '1s' },
+        retry: {attempts: 4, initialBackoff: '100ms', maxBackoff: '1s'},
         deadLetters: `gs://${BUCKET}/soak/`,
         routes: [
-          { name: 'files', match: { type: 'storage', name: { prefix: 'good/' } }, dag: 'soak_a', conf: { uri: 'gs://{{ bucket }}/{{ name }}', eventId: '{{ event.id }}' } },
-          { name: 'commands', match: { type: 'pubsub', attributes: { kind: 'command' } }, dag: '{{ json.dag }}', allowedDags: ['soak_b'], conf: { params: '{{ json.params }}', eventId: '{{ event.id }}' } },
-          { name: 'typed', match: { type: 'storage', name: { prefix: 'typed/' } }, dag: 'typed_soak', conf: { n: 'not-a-number', eventId: '{{ event.id }}' } },
-          { name: 'unknown', match: { type: 'storage', name: { prefix: 'unknown/' } }, dag: 'not_deployed', conf: { eventId: '{{ event.id }}' } },
+          {
+            name: 'files',
+            match: {type: 'storage', name: {prefix: 'good/'}},
+            dag: 'soak_a',
+            conf: {
+              uri: 'gs://{{ bucket }}/{{ name }}',
+              eventId: '{{ event.id }}',
+            },
+          },
+          {
+            name: 'commands',
+            match: {type: 'pubsub', attributes: {kind: 'command'}},
+            dag: '{{ json.dag }}',
+            allowedDags: ['soak_b'],
+            conf: {params: '{{ json.params }}', eventId: '{{ event.id }}'},
+          },
+          {
+            name: 'typed',
+            match: {type: 'storage', name: {prefix: 'typed/'}},
+            dag: 'typed_soak',
+            conf: {n: 'not-a-number', eventId: '{{ event.id }}'},
+          },
+          {
+            name: 'unknown',
+            match: {type: 'storage', name: {prefix: 'unknown/'}},
+            dag: 'not_deployed',
+            conf: {eventId: '{{ event.id }}'},
+          },
         ],
       },
-      { AIRFLOW_PASSWORD: airflow.password, STORAGE_EMULATOR_HOST: gcs.host, GOOGLE_CLOUD_PROJECT: 'soak', LOG_LEVEL: 'warn' },
+      {
+        AIRFLOW_PASSWORD: airflow.password,
+        STORAGE_EMULATOR_HOST: gcs.host,
+        GOOGLE_CLOUD_PROJECT: 'soak',
+        LOG_LEVEL: 'warn',
+      },
     );
 
     const runTag = `soak${o.seed}`;
     const events = makeEvents(o.events, random, runTag);
     // The platform's delivery schedule: at least once each; 15% twice, 5% three times; extra copies
     // either at the same moment as the first or anywhere later; the whole schedule shuffled.
-    const schedule: { event: SoakEvent; together: number }[] = [];
+    const schedule: {event: SoakEvent; together: number}[] = [];
     for (const event of events) {
       const r = random();
       const copies = r < 0.8 ? 1 : r < 0.95 ? 2 : 3;
       const concurrent = random() < 0.5;
-      if (concurrent) schedule.push({ event, together: copies });
-      else for (let c = 0; c < copies; c++) schedule.push({ event, together: 1 });
+      if (concurrent) schedule.push({event, together: copies});
+      else for (let c = 0; c < copies; c++) schedule.push({event, together: 1});
     }
     shuffle(schedule, random);
 
@@ -185,7 +302,9 @@ export async function soak(o: Options, progress: (s: string) => void = (s) => pr
         deliveries++;
         if (attempt > 0) redeliveries++;
         try {
-          const res = binary ? await fn!.sendBinary(event.body) : await fn!.sendStructured(event.body);
+          const res = binary
+            ? await fn!.sendBinary(event.body)
+            : await fn!.sendStructured(event.body);
           if (res.status >= 200 && res.status < 300) {
             acked.add(event.id);
             return;
@@ -194,7 +313,12 @@ export async function soak(o: Options, progress: (s: string) => void = (s) => pr
           /* the function did not answer: redeliver */
         }
         // The platform's backoff, compressed.
-        await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 80 * Math.min(attempt + 1, 5))));
+        await new Promise(r =>
+          setTimeout(
+            r,
+            20 + Math.floor(random() * 80 * Math.min(attempt + 1, 5)),
+          ),
+        );
       }
     };
     let next = 0;
@@ -203,40 +327,61 @@ export async function soak(o: Options, progress: (s: string) => void = (s) => pr
     const worker = async () => {
       while (next < schedule.length) {
         const item = schedule[next++]!;
-        await Promise.all(Array.from({ length: item.together }, () => deliver(item.event)));
+        await Promise.all(
+          Array.from({length: item.together}, () => deliver(item.event)),
+        );
         done++;
         if (Date.now() - lastReport > 5000) {
           lastReport = Date.now();
-          progress(`soak: ${done}/${schedule.length} scheduled deliveries done, ${deliveries} sent, ${proxy!.injected} faults injected`);
+          progress(
+            `soak: ${done}/${schedule.length} scheduled deliveries done, ${deliveries} sent, ${proxy!.injected} faults injected`,
+          );
         }
       }
     };
-    progress(`soak: delivering ${schedule.length} scheduled deliveries of ${events.length} events`);
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    progress(
+      `soak: delivering ${schedule.length} scheduled deliveries of ${events.length} events`,
+    );
+    await Promise.all(Array.from({length: o.concurrency}, worker));
 
     progress('soak: reading Airflow and the dead-letter bucket back');
-    const runs = (await Promise.all(['soak_a', 'soak_b', 'typed_soak', 'not_allowed'].map((d) => airflow!.allRunsOf(d).catch(() => [])))).flat();
+    const runs = (
+      await Promise.all(
+        ['soak_a', 'soak_b', 'typed_soak', 'not_allowed'].map(d =>
+          airflow!.allRunsOf(d).catch(() => []),
+        ),
+      )
+    ).flat();
     const runsByEvent = new Map<string, number>();
     for (const run of runs) {
       const id = String(run.conf.eventId);
       runsByEvent.set(id, (runsByEvent.get(id) ?? 0) + 1);
     }
-    const good = events.filter((e) => e.good);
-    const bad = events.filter((e) => !e.good);
-    const goodIds = new Set(good.map((e) => e.id));
-    const duplicateRuns = [...runsByEvent.values()].reduce((n, c) => n + (c - 1), 0);
-    const unexpectedRuns = [...runsByEvent.keys()].filter((id) => !goodIds.has(id)).length;
+    const good = events.filter(e => e.good);
+    const bad = events.filter(e => !e.good);
+    const goodIds = new Set(good.map(e => e.id));
+    const duplicateRuns = [...runsByEvent.values()].reduce(
+      (n, c) => n + (c - 1),
+      0,
+    );
+    const unexpectedRuns = [...runsByEvent.keys()].filter(
+      id => !goodIds.has(id),
+    ).length;
     const records = await gcs.list(BUCKET, 'soak/');
     const deadLettered = new Set<string>();
     for (const chunk of chunks(records, 32)) {
       await Promise.all(
-        chunk.map(async (o2) => {
-          const rec = await gcs!.readJson<{ eventId?: string }>(BUCKET, o2.name);
+        chunk.map(async o2 => {
+          const rec = await gcs!.readJson<{eventId?: string}>(BUCKET, o2.name);
           if (rec.eventId) deadLettered.add(rec.eventId);
         }),
       );
     }
-    const unaccounted = events.filter((e) => (e.good ? !runsByEvent.has(e.id) : !deadLettered.has(e.id)) || !acked.has(e.id)).length;
+    const unaccounted = events.filter(
+      e =>
+        (e.good ? !runsByEvent.has(e.id) : !deadLettered.has(e.id)) ||
+        !acked.has(e.id),
+    ).length;
     const result: SoakResult = {
       events: events.length,
       goodEvents: good.length,
@@ -245,8 +390,10 @@ export async function soak(o: Options, progress: (s: string) => void = (s) => pr
       redeliveries,
       airflowRequests: proxy.requests,
       faultsInjected: proxy.injected,
-      faultShare: Number((proxy.injected / Math.max(1, proxy.requests)).toFixed(3)),
-      faults: { ...proxy.faults },
+      faultShare: Number(
+        (proxy.injected / Math.max(1, proxy.requests)).toFixed(3),
+      ),
+      faults: {...proxy.faults},
       runsCreated: runs.length,
       duplicateRuns,
       unexpectedRuns,
@@ -279,12 +426,14 @@ function* chunks<T>(items: T[], size: number): Generator<T[]> {
 
 if (require.main === module) {
   soak(parseArgs(process.argv.slice(2))).then(
-    (result) => {
+    result => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exitCode = result.ok ? 0 : 1;
     },
     (err: unknown) => {
-      process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.stderr.write(
+        `soak failed: ${(err as Error).stack ?? String(err)}\n`,
+      );
       process.exitCode = 2;
     },
   );

@@ -7,16 +7,23 @@
  * `airflow webserver` (/api/v1 with the basic-auth backend, optionally the
  * experimental API). Stopped by the PID this harness started.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { freePort } from './function-process';
-import { PostgresServer } from './postgres';
-import { stopChild } from './process';
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import {homedir, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {randomBytes} from 'node:crypto';
+import {freePort} from './function-process';
+import {PostgresServer} from './postgres';
+import {stopChild} from './process';
 
-export const AIRFLOW_CACHE = process.env.DAG_LAUNCHER_CACHE ?? join(homedir(), '.cache', 'dag-launcher');
+export const AIRFLOW_CACHE =
+  process.env.DAG_LAUNCHER_CACHE ?? join(homedir(), '.cache', 'dag-launcher');
 
 export interface AirflowOptions {
   /** DAG ids to create; `paused` ones start paused. */
@@ -61,7 +68,10 @@ export class RealAirflow {
     return this.major === 3 ? 'v2' : 'v1';
   }
 
-  static async start(major: 2 | 3, options: AirflowOptions): Promise<RealAirflow> {
+  static async start(
+    major: 2 | 3,
+    options: AirflowOptions,
+  ): Promise<RealAirflow> {
     const af = new RealAirflow(major);
     try {
       await af.boot(options);
@@ -90,11 +100,17 @@ export class RealAirflow {
       NO_PROXY: '*',
     };
     if (this.major === 3) {
-      writeFileSync(join(this.home, 'passwords.json'), JSON.stringify({ [this.username]: this.password }));
+      writeFileSync(
+        join(this.home, 'passwords.json'),
+        JSON.stringify({[this.username]: this.password}),
+      );
       return {
         ...common,
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: `${this.username}:admin`,
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: join(this.home, 'passwords.json'),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: join(
+          this.home,
+          'passwords.json',
+        ),
         AIRFLOW__API_AUTH__JWT_SECRET: randomBytes(24).toString('hex'),
         AIRFLOW__API__WORKERS: '1',
         AIRFLOW__API__BASE_URL: `http://127.0.0.1:${port}`,
@@ -103,7 +119,9 @@ export class RealAirflow {
     return {
       ...common,
       AIRFLOW__API__AUTH_BACKENDS: 'airflow.api.auth.backend.basic_auth',
-      AIRFLOW__API__ENABLE_EXPERIMENTAL_API: options.experimentalApi ? 'True' : 'False',
+      AIRFLOW__API__ENABLE_EXPERIMENTAL_API: options.experimentalApi
+        ? 'True'
+        : 'False',
       AIRFLOW__WEBSERVER__WORKERS: '1',
       AIRFLOW__WEBSERVER__SECRET_KEY: randomBytes(16).toString('hex'),
       AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT: '120',
@@ -112,24 +130,65 @@ export class RealAirflow {
 
   private async boot(options: AirflowOptions): Promise<void> {
     const bin = airflowBin(this.major);
-    if (!existsSync(bin)) throw new Error(`Airflow ${this.major} is not provisioned at ${bin}: run test/airflow/provision.sh`);
-    this.home = mkdtempSync(join(tmpdir(), `dag-launcher-airflow${this.major}-`));
+    if (!existsSync(bin))
+      throw new Error(
+        `Airflow ${this.major} is not provisioned at ${bin}: run test/airflow/provision.sh`,
+      );
+    this.home = mkdtempSync(
+      join(tmpdir(), `dag-launcher-airflow${this.major}-`),
+    );
     mkdirSync(join(this.home, 'dags'));
     this.pg = await PostgresServer.start();
     this.dbUrl = this.pg.createDatabase('airflow');
-    for (const dag of options.dags) writeFileSync(join(this.home, 'dags', `${dag}.py`), dagFile(this.major, dag, options.paused?.includes(dag) ?? false));
+    for (const dag of options.dags)
+      writeFileSync(
+        join(this.home, 'dags', `${dag}.py`),
+        dagFile(this.major, dag, options.paused?.includes(dag) ?? false),
+      );
     const port = await freePort();
     const env = this.env(port, options);
     const run = (args: string[]) => {
-      const r = spawnSync(bin, args, { env, cwd: this.home, encoding: 'utf8', timeout: 180_000 });
-      if (r.status !== 0) throw new Error(`airflow ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+      const r = spawnSync(bin, args, {
+        env,
+        cwd: this.home,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
+      if (r.status !== 0)
+        throw new Error(
+          `airflow ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`,
+        );
     };
     run(['db', 'migrate']);
-    if (this.major === 2) run(['users', 'create', '-u', this.username, '-p', this.password, '-r', 'Admin', '-f', 'Dag', '-l', 'Launcher', '-e', 'admin@example.com']);
+    if (this.major === 2)
+      run([
+        'users',
+        'create',
+        '-u',
+        this.username,
+        '-p',
+        this.password,
+        '-r',
+        'Admin',
+        '-f',
+        'Dag',
+        '-l',
+        'Launcher',
+        '-e',
+        'admin@example.com',
+      ]);
     // Serialize the DAG files into the database so the API can trigger them without a scheduler.
     run(['dags', 'reserialize']);
-    const server = this.major === 3 ? ['api-server', '--port', String(port), '--host', '127.0.0.1'] : ['webserver', '--port', String(port), '--hostname', '127.0.0.1'];
-    this.child = spawn(bin, server, { env, cwd: this.home, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const server =
+      this.major === 3
+        ? ['api-server', '--port', String(port), '--host', '127.0.0.1']
+        : ['webserver', '--port', String(port), '--hostname', '127.0.0.1'];
+    this.child = spawn(bin, server, {
+      env,
+      cwd: this.home,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const keep = (c: Buffer) => {
       this.output.push(c.toString());
       if (this.output.length > 200) this.output.shift();
@@ -144,60 +203,86 @@ export class RealAirflow {
     const health = this.major === 3 ? '/api/v2/monitor/health' : '/health';
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      if (this.child?.exitCode !== null) throw new Error(`Airflow ${this.major} exited:\n${this.output.join('')}`);
+      if (this.child?.exitCode !== null)
+        throw new Error(
+          `Airflow ${this.major} exited:\n${this.output.join('')}`,
+        );
       try {
         const r = await fetch(this.url + health);
         if (r.ok) {
-          const v = await fetch(`${this.url}/api/${this.api}/version`, { headers: await this.authHeaders() });
-          this.version = ((await v.json()) as { version: string }).version;
+          const v = await fetch(`${this.url}/api/${this.api}/version`, {
+            headers: await this.authHeaders(),
+          });
+          this.version = ((await v.json()) as {version: string}).version;
           return;
         }
       } catch {
         /* not listening yet */
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise(r => setTimeout(r, 250));
     }
-    throw new Error(`Airflow ${this.major} not healthy within 120s:\n${this.output.join('')}`);
+    throw new Error(
+      `Airflow ${this.major} not healthy within 120s:\n${this.output.join('')}`,
+    );
   }
 
   /** Airflow's own credentials: a JWT (Airflow 3) or basic auth (Airflow 2). */
   async authHeaders(): Promise<Record<string, string>> {
-    if (this.major === 2) return { Authorization: `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}` };
+    if (this.major === 2)
+      return {
+        Authorization: `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`,
+      };
     if (!this.jwt) {
       const r = await fetch(`${this.url}/auth/token`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ username: this.username, password: this.password }),
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({
+          username: this.username,
+          password: this.password,
+        }),
       });
-      if (!r.ok) throw new Error(`POST /auth/token: ${r.status} ${await r.text()}`);
-      this.jwt = ((await r.json()) as { access_token: string }).access_token;
+      if (!r.ok)
+        throw new Error(`POST /auth/token: ${r.status} ${await r.text()}`);
+      this.jwt = ((await r.json()) as {access_token: string}).access_token;
     }
-    return { Authorization: `Bearer ${this.jwt}` };
+    return {Authorization: `Bearer ${this.jwt}`};
   }
 
   /** The DAG runs of a DAG, read back from Airflow's own API. */
   async runsOf(dagId: string): Promise<AirflowRun[]> {
-    const r = await fetch(`${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100`, { headers: await this.authHeaders() });
-    if (!r.ok) throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
-    return ((await r.json()) as { dag_runs: AirflowRun[] }).dag_runs;
+    const r = await fetch(
+      `${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100`,
+      {headers: await this.authHeaders()},
+    );
+    if (!r.ok)
+      throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
+    return ((await r.json()) as {dag_runs: AirflowRun[]}).dag_runs;
   }
 
   /** Every run of a DAG, page by page (Airflow caps a page at 100). */
   async allRunsOf(dagId: string): Promise<AirflowRun[]> {
     const all: AirflowRun[] = [];
     for (let offset = 0; ; offset += 100) {
-      const r = await fetch(`${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100&offset=${offset}&order_by=id`, { headers: await this.authHeaders() });
-      if (!r.ok) throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
-      const page = (await r.json()) as { dag_runs: AirflowRun[]; total_entries: number };
+      const r = await fetch(
+        `${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns?limit=100&offset=${offset}&order_by=id`,
+        {headers: await this.authHeaders()},
+      );
+      if (!r.ok)
+        throw new Error(`list runs of ${dagId}: ${r.status} ${await r.text()}`);
+      const page = (await r.json()) as {
+        dag_runs: AirflowRun[];
+        total_entries: number;
+      };
       all.push(...page.dag_runs);
-      if (page.dag_runs.length < 100 || all.length >= page.total_entries) return all;
+      if (page.dag_runs.length < 100 || all.length >= page.total_entries)
+        return all;
     }
   }
 
   async stop(): Promise<void> {
-    await stopChild(this.child, { group: true, signal: 'SIGTERM' }); // the server and the workers it forked
+    await stopChild(this.child, {group: true, signal: 'SIGTERM'}); // the server and the workers it forked
     await this.pg?.stop();
-    if (this.home) rmSync(this.home, { recursive: true, force: true });
+    if (this.home) rmSync(this.home, {recursive: true, force: true});
   }
 }
 
@@ -206,9 +291,14 @@ function dagFile(major: 2 | 3, dagId: string, paused: boolean): string {
     major === 3
       ? 'from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator'
       : 'from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator';
-  const param = major === 3 ? 'from airflow.sdk import Param' : 'from airflow.models.param import Param';
+  const param =
+    major === 3
+      ? 'from airflow.sdk import Param'
+      : 'from airflow.models.param import Param';
   // typed_* DAGs declare an integer param, so Airflow itself refuses a conf that breaks it (400).
-  const params = dagId.startsWith('typed') ? 'params={"n": Param(5, type="integer")}, ' : '';
+  const params = dagId.startsWith('typed')
+    ? 'params={"n": Param(5, type="integer")}, '
+    : '';
   return `# Written by the DAG Launcher tests.
 from datetime import datetime
 ${imports}

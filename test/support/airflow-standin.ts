@@ -9,14 +9,19 @@
  * It exposes the same small surface as the real-Airflow harness (url, api,
  * runs of a DAG), so a test can swap one for the other.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback } from './http';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import OpenAPIBackend, { type Context, type Document } from 'openapi-backend';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import {closeServer, listenLoopback} from './http';
+import {readFileSync} from 'node:fs';
+import {resolve} from 'node:path';
+import {parse as parseYaml} from 'yaml';
+import OpenAPIBackend, {type Context, type Document} from 'openapi-backend';
 import addFormats from 'ajv-formats';
-import { SHARED } from './paths';
+import {SHARED} from './paths';
 
 export interface StoredRun {
   dag_id: string;
@@ -41,7 +46,16 @@ const specCache = new Map<string, Document>();
 function spec(api: 'v1' | 'v2'): Document {
   let d = specCache.get(api);
   if (!d) {
-    d = parseYaml(readFileSync(resolve(SHARED, 'airflow-openapi', api === 'v1' ? 'airflow-2-v1.yaml' : 'airflow-3-v2.yaml'), 'utf8')) as Document;
+    d = parseYaml(
+      readFileSync(
+        resolve(
+          SHARED,
+          'airflow-openapi',
+          api === 'v1' ? 'airflow-2-v1.yaml' : 'airflow-3-v2.yaml',
+        ),
+        'utf8',
+      ),
+    ) as Document;
     specCache.set(api, d);
   }
   return structuredClone(d);
@@ -49,8 +63,13 @@ function spec(api: 'v1' | 'v2'): Document {
 
 export class AirflowStandIn {
   readonly runs = new Map<string, StoredRun[]>();
-  readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
-  readonly invalidRequests: { path: string; errors: unknown }[] = [];
+  readonly requests: {
+    method: string;
+    path: string;
+    headers: IncomingMessage['headers'];
+    body: unknown;
+  }[] = [];
+  readonly invalidRequests: {path: string; errors: unknown}[] = [];
   readonly faults: Fault[] = [];
   /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
   expectedToken?: () => string | undefined;
@@ -64,7 +83,7 @@ export class AirflowStandIn {
 
   constructor(
     readonly api: 'v1' | 'v2',
-    readonly dags: Record<string, { paused?: boolean }> = {},
+    readonly dags: Record<string, {paused?: boolean}> = {},
   ) {
     this.prefix = api === 'v1' ? '/api/v1' : '';
   }
@@ -81,27 +100,50 @@ export class AirflowStandIn {
       quick: true,
       validate: true,
       strict: false,
-      ajvOpts: { strict: false, allErrors: true },
-      customizeAjv: (ajv) => {
+      ajvOpts: {strict: false, allErrors: true},
+      customizeAjv: ajv => {
         addFormats(ajv);
         return ajv;
       },
       handlers: {
-        [this.api === 'v1' ? 'post_dag_run' : 'trigger_dag_run']: (c: Context, _req: unknown, res: unknown) => this.trigger(c, res as ServerResponse),
+        [this.api === 'v1' ? 'post_dag_run' : 'trigger_dag_run']: (
+          c: Context,
+          _req: unknown,
+          res: unknown,
+        ) => this.trigger(c, res as ServerResponse),
         get_dag: (c, _req, res) => this.getDag(c, res as ServerResponse),
-        get_version: (_c, _req, res) => json(res as ServerResponse, 200, { version: this.api === 'v1' ? '2.11.2' : '3.3.2', git_version: null }),
+        get_version: (_c, _req, res) =>
+          json(res as ServerResponse, 200, {
+            version: this.api === 'v1' ? '2.11.2' : '3.3.2',
+            git_version: null,
+          }),
         validationFail: (c, req, res) => {
-          this.invalidRequests.push({ path: (req as IncomingMessage).url ?? '', errors: c.validation.errors });
-          json(res as ServerResponse, 400, { detail: 'request does not match the Airflow OpenAPI spec', errors: c.validation.errors });
+          this.invalidRequests.push({
+            path: (req as IncomingMessage).url ?? '',
+            errors: c.validation.errors,
+          });
+          json(res as ServerResponse, 400, {
+            detail: 'request does not match the Airflow OpenAPI spec',
+            errors: c.validation.errors,
+          });
         },
-        notFound: (_c, _req, res) => json(res as ServerResponse, 404, { detail: 'Not Found' }),
-        notImplemented: (c, _req, res) => json(res as ServerResponse, 501, { detail: `stand-in does not implement ${c.operation?.operationId}` }),
+        notFound: (_c, _req, res) =>
+          json(res as ServerResponse, 404, {detail: 'Not Found'}),
+        notImplemented: (c, _req, res) =>
+          json(res as ServerResponse, 501, {
+            detail: `stand-in does not implement ${c.operation?.operationId}`,
+          }),
       },
     });
     // Authentication is checked above, the way the deployment under test does it.
-    const schemes = Object.keys((this.backend.document?.components?.securitySchemes as object | undefined) ?? {});
+    const schemes = Object.keys(
+      (this.backend.document?.components?.securitySchemes as
+        object | undefined) ?? {},
+    );
     await this.backend.init();
-    for (const name of Object.keys(this.backend.definition.components?.securitySchemes ?? {}).concat(schemes)) {
+    for (const name of Object.keys(
+      this.backend.definition.components?.securitySchemes ?? {},
+    ).concat(schemes)) {
       this.backend.registerSecurityHandler(name, () => true);
     }
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -113,7 +155,10 @@ export class AirflowStandIn {
     await closeServer(this.server);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -124,62 +169,123 @@ export class AirflowStandIn {
       /* left as text: the validator refuses it */
     }
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
-    if (url.pathname === '/auth/token' && req.method === 'POST' && this.jwtUsers) return this.issueJwt(body, res);
+    this.requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      headers: req.headers,
+      body,
+    });
+    if (
+      url.pathname === '/auth/token' &&
+      req.method === 'POST' &&
+      this.jwtUsers
+    )
+      return this.issueJwt(body, res);
     const fault = this.faults.shift();
-    if (fault?.echo) return json(res, fault.status ?? 500, { detail: `injected ${fault.status ?? 500}`, request: { headers: req.headers, body: raw } });
-    if (fault?.hangMs) await new Promise((r) => setTimeout(r, fault.hangMs));
+    if (fault?.echo)
+      return json(res, fault.status ?? 500, {
+        detail: `injected ${fault.status ?? 500}`,
+        request: {headers: req.headers, body: raw},
+      });
+    if (fault?.hangMs) await new Promise(r => setTimeout(r, fault.hangMs));
     if (fault?.reset) {
       req.socket.resetAndDestroy();
       return;
     }
-    if (fault?.status) return json(res, fault.status, fault.body ? JSON.parse(fault.body) : { detail: `injected ${fault.status}` }, fault.headers);
+    if (fault?.status)
+      return json(
+        res,
+        fault.status,
+        fault.body
+          ? JSON.parse(fault.body)
+          : {detail: `injected ${fault.status}`},
+        fault.headers,
+      );
     if (this.expectedToken) {
       const want = this.expectedToken();
-      if (!want || req.headers.authorization !== `Bearer ${want}`) return json(res, 401, { detail: 'Not authenticated' });
+      if (!want || req.headers.authorization !== `Bearer ${want}`)
+        return json(res, 401, {detail: 'Not authenticated'});
     }
-    if (this.prefix && !url.pathname.startsWith(this.prefix)) return json(res, 404, { detail: 'Not Found' });
+    if (this.prefix && !url.pathname.startsWith(this.prefix))
+      return json(res, 404, {detail: 'Not Found'});
     await this.backend.handleRequest(
-      { method: req.method ?? 'GET', path: url.pathname.slice(this.prefix.length), query: Object.fromEntries(url.searchParams), headers: req.headers as Record<string, string>, body },
+      {
+        method: req.method ?? 'GET',
+        path: url.pathname.slice(this.prefix.length),
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers as Record<string, string>,
+        body,
+      },
       req,
       res,
     );
   }
 
   private issueJwt(body: unknown, res: ServerResponse): void {
-    const { username, password } = (body ?? {}) as { username?: string; password?: string };
+    const {username, password} = (body ?? {}) as {
+      username?: string;
+      password?: string;
+    };
     // An endpoint that echoes what it was sent when it refuses it, password included.
-    if (!username || this.jwtUsers?.[username] !== password) return json(res, 401, { detail: 'Invalid credentials', received: body });
-    const payload = Buffer.from(JSON.stringify({ sub: username, exp: Math.floor(Date.now() / 1000) + 3600, n: this.issuedJwts.length })).toString('base64url');
+    if (!username || this.jwtUsers?.[username] !== password)
+      return json(res, 401, {detail: 'Invalid credentials', received: body});
+    const payload = Buffer.from(
+      JSON.stringify({
+        sub: username,
+        exp: Math.floor(Date.now() / 1000) + 3600,
+        n: this.issuedJwts.length,
+      }),
+    ).toString('base64url');
     const token = `eyJhbGciOiJIUzUxMiJ9.${payload}.c2lnbmF0dXJl${this.issuedJwts.length}`;
     this.issuedJwts.push(token);
-    json(res, 201, { access_token: token });
+    json(res, 201, {access_token: token});
   }
 
   private trigger(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
-    if (!(dagId in this.dags)) return json(res, 404, { detail: `DAG with dag_id: '${dagId}' not found` });
+    if (!(dagId in this.dags))
+      return json(res, 404, {detail: `DAG with dag_id: '${dagId}' not found`});
     const body = c.request.requestBody as Record<string, unknown>;
     const list = this.runs.get(dagId) ?? [];
     const runId = String(body.dag_run_id);
-    if (list.some((r) => r.dag_run_id === runId)) {
-      return json(res, 409, { detail: `DAGRun with dag_id: '${dagId}' and run_id: '${runId}' already exists` });
+    if (list.some(r => r.dag_run_id === runId)) {
+      return json(res, 409, {
+        detail: `DAGRun with dag_id: '${dagId}' and run_id: '${runId}' already exists`,
+      });
     }
-    const run: StoredRun = { dag_id: dagId, dag_run_id: runId, conf: (body.conf as Record<string, unknown>) ?? {}, logical_date: (body.logical_date as string | null) ?? null, note: (body.note as string) ?? null };
+    const run: StoredRun = {
+      dag_id: dagId,
+      dag_run_id: runId,
+      conf: (body.conf as Record<string, unknown>) ?? {},
+      logical_date: (body.logical_date as string | null) ?? null,
+      note: (body.note as string) ?? null,
+    };
     list.push(run);
     this.runs.set(dagId, list);
-    json(res, 200, { ...run, state: 'queued', run_type: 'manual', start_date: null, end_date: null });
+    json(res, 200, {
+      ...run,
+      state: 'queued',
+      run_type: 'manual',
+      start_date: null,
+      end_date: null,
+    });
   }
 
   private getDag(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
     const dag = this.dags[dagId];
-    if (!dag) return json(res, 404, { detail: `DAG with dag_id: '${dagId}' not found` });
-    json(res, 200, { dag_id: dagId, is_paused: dag.paused ?? false });
+    if (!dag)
+      return json(res, 404, {detail: `DAG with dag_id: '${dagId}' not found`});
+    json(res, 200, {dag_id: dagId, is_paused: dag.paused ?? false});
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {'Content-Type': 'application/json', ...headers});
   res.end(JSON.stringify(body));
 }

@@ -7,9 +7,9 @@
  * forwards to the real Airflow with Airflow's own credentials, as Composer
  * maps the Google identity to an Airflow user.
  */
-import { createServer, type Server } from 'node:http';
-import { closeServer, listenLoopback } from './http';
-import type { MetadataServerStandIn } from './metadata-server';
+import {createServer, type Server} from 'node:http';
+import {closeServer, listenLoopback} from './http';
+import type {MetadataServerStandIn} from './metadata-server';
 
 export interface FrontDoorOptions {
   /** IAP mode: accept ID tokens with this audience instead of access tokens. */
@@ -26,14 +26,22 @@ export class ComposerFrontDoorStandIn {
 
   constructor(
     private readonly metadata: MetadataServerStandIn,
-    private readonly upstream: { url: string; authHeaders(): Promise<Record<string, string>> },
+    private readonly upstream: {
+      url: string;
+      authHeaders(): Promise<Record<string, string>>;
+    },
     private readonly options: FrontDoorOptions = {},
   ) {}
 
   private admits(authorization: string | undefined): boolean {
-    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    const token = authorization?.startsWith('Bearer ')
+      ? authorization.slice(7)
+      : undefined;
     if (!token) return false;
-    if (this.options.iapAudience) return this.metadata.idTokens.some((t) => t.token === token && t.audience === this.options.iapAudience);
+    if (this.options.iapAudience)
+      return this.metadata.idTokens.some(
+        t => t.token === token && t.audience === this.options.iapAudience,
+      );
     return this.metadata.tokens.includes(token);
   }
 
@@ -41,22 +49,29 @@ export class ComposerFrontDoorStandIn {
     this.server = createServer(async (req, res) => {
       if (!this.admits(req.headers.authorization)) {
         this.refused++;
-        res.writeHead(401, { 'Content-Type': 'text/html' }).end('<html>401: Unauthorized (stand-in Composer front door)</html>');
+        res
+          .writeHead(401, {'Content-Type': 'text/html'})
+          .end('<html>401: Unauthorized (stand-in Composer front door)</html>');
         return;
       }
       this.admitted++;
       this.requests.push(req.url ?? '/');
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const headers: Record<string, string> = { ...(await this.upstream.authHeaders()) };
-      if (req.headers['content-type']) headers['Content-Type'] = req.headers['content-type'];
+      const headers: Record<string, string> = {
+        ...(await this.upstream.authHeaders()),
+      };
+      if (req.headers['content-type'])
+        headers['Content-Type'] = req.headers['content-type'];
       try {
         const up = await fetch(this.upstream.url + (req.url ?? '/'), {
           method: req.method,
           headers,
           body: chunks.length ? Buffer.concat(chunks) : undefined,
         });
-        res.writeHead(up.status, { 'Content-Type': up.headers.get('content-type') ?? 'application/json' });
+        res.writeHead(up.status, {
+          'Content-Type': up.headers.get('content-type') ?? 'application/json',
+        });
         res.end(Buffer.from(await up.arrayBuffer()));
       } catch (err) {
         res.writeHead(502).end(`upstream error: ${(err as Error).message}`);

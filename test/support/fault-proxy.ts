@@ -7,11 +7,33 @@
  * after Airflow answered (the run exists, the client never hears of it),
  * which is what makes redelivery dangerous without deterministic run ids.
  */
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback } from './http';
+import {
+  createServer,
+  request as httpRequest,
+  Agent,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import {closeServer, listenLoopback} from './http';
 
-export type FaultKind = '429' | '500' | '503' | 'hang-before' | 'hang-after' | 'reset-before' | 'reset-after';
-export const FAULT_KINDS: FaultKind[] = ['429', '500', '503', 'hang-before', 'hang-after', 'reset-before', 'reset-after'];
+export type FaultKind =
+  | '429'
+  | '500'
+  | '503'
+  | 'hang-before'
+  | 'hang-after'
+  | 'reset-before'
+  | 'reset-after';
+export const FAULT_KINDS: FaultKind[] = [
+  '429',
+  '500',
+  '503',
+  'hang-before',
+  'hang-after',
+  'reset-before',
+  'reset-after',
+];
 
 export interface FaultProxyOptions {
   /** Share of requests that get a fault, 0..1. */
@@ -27,14 +49,19 @@ export interface FaultProxyOptions {
 export class FaultProxy {
   url = '';
   requests = 0;
-  readonly faults: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  readonly faults: Record<FaultKind, number> = Object.fromEntries(
+    FAULT_KINDS.map(k => [k, 0]),
+  ) as Record<FaultKind, number>;
   private server?: Server;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly agent = new Agent({keepAlive: true, maxSockets: 64});
   private readonly target: URL;
   private readonly random: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(target: string, private readonly options: FaultProxyOptions) {
+  constructor(
+    target: string,
+    private readonly options: FaultProxyOptions,
+  ) {
     this.target = new URL(target);
     this.random = options.random ?? Math.random;
   }
@@ -62,7 +89,7 @@ export class FaultProxy {
   }
 
   private later(ms: number): Promise<void> {
-    return new Promise((r) => {
+    return new Promise(r => {
       const t = setTimeout(() => {
         this.timers.delete(t);
         r();
@@ -71,7 +98,10 @@ export class FaultProxy {
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     this.requests++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -80,11 +110,14 @@ export class FaultProxy {
     if (fault) this.faults[fault]++;
     switch (fault) {
       case '429':
-        res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(this.options.retryAfterS ?? 1) });
+        res.writeHead(429, {
+          'Content-Type': 'application/json',
+          'Retry-After': String(this.options.retryAfterS ?? 1),
+        });
         return void res.end('{"detail":"Too many requests (injected)"}');
       case '500':
       case '503':
-        res.writeHead(Number(fault), { 'Content-Type': 'application/json' });
+        res.writeHead(Number(fault), {'Content-Type': 'application/json'});
         return void res.end(`{"detail":"injected ${fault}"}`);
       case 'hang-before':
         await this.later(this.options.hangMs);
@@ -94,19 +127,27 @@ export class FaultProxy {
       default:
         break;
     }
-    let upstream: { status: number; headers: IncomingMessage['headers']; body: Buffer };
+    let upstream: {
+      status: number;
+      headers: IncomingMessage['headers'];
+      body: Buffer;
+    };
     try {
       upstream = await this.forward(req, body);
     } catch (err) {
-      res.writeHead(502, { 'Content-Type': 'application/json' });
-      return void res.end(JSON.stringify({ detail: `proxy: upstream failed: ${(err as Error).message}` }));
+      res.writeHead(502, {'Content-Type': 'application/json'});
+      return void res.end(
+        JSON.stringify({
+          detail: `proxy: upstream failed: ${(err as Error).message}`,
+        }),
+      );
     }
     if (fault === 'hang-after') {
       await this.later(this.options.hangMs);
       return void req.socket.destroy();
     }
     if (fault === 'reset-after') return void req.socket.resetAndDestroy();
-    const headers = { ...upstream.headers };
+    const headers = {...upstream.headers};
     delete headers['transfer-encoding'];
     delete headers.connection;
     delete headers['keep-alive'];
@@ -115,16 +156,37 @@ export class FaultProxy {
     res.end(upstream.body);
   }
 
-  private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  private forward(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{
+    status: number;
+    headers: IncomingMessage['headers'];
+    body: Buffer;
+  }> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: this.target.host };
+      const headers = {...req.headers, host: this.target.host};
       delete headers.connection;
       const up = httpRequest(
-        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers, agent: this.agent, timeout: 60_000 },
-        (r) => {
+        {
+          host: this.target.hostname,
+          port: this.target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent: this.agent,
+          timeout: 60_000,
+        },
+        r => {
           const parts: Buffer[] = [];
           r.on('data', (c: Buffer) => parts.push(c));
-          r.on('end', () => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: Buffer.concat(parts) }));
+          r.on('end', () =>
+            resolve({
+              status: r.statusCode ?? 502,
+              headers: r.headers,
+              body: Buffer.concat(parts),
+            }),
+          );
           r.on('error', reject);
         },
       );

@@ -6,8 +6,8 @@
  * an ignored directory is not descended into, so nothing under it can be
  * re-included. `#!include:` directives are not supported here and throw.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {readdirSync, readFileSync, statSync} from 'node:fs';
+import {join} from 'node:path';
 
 interface Rule {
   negate: boolean;
@@ -18,7 +18,10 @@ interface Rule {
 export function parseGcloudignore(text: string): Rule[] {
   const rules: Rule[] = [];
   for (const raw of text.split('\n')) {
-    if (raw.startsWith('#!include:')) throw new Error(`#!include directives are not handled by this test helper: ${raw}`);
+    if (raw.startsWith('#!include:'))
+      throw new Error(
+        `#!include directives are not handled by this test helper: ${raw}`,
+      );
     let line = raw.replace(/(?<!\\)\s+$/, '');
     if (!line || line.startsWith('#')) continue;
     const negate = line.startsWith('!');
@@ -27,7 +30,11 @@ export function parseGcloudignore(text: string): Rule[] {
     if (dirOnly) line = line.slice(0, -1);
     const anchored = line.includes('/');
     if (line.startsWith('/')) line = line.slice(1);
-    rules.push({ negate, dirOnly, regex: new RegExp(`^${anchored ? '' : '(?:.*/)?'}${globToRegex(line)}$`) });
+    rules.push({
+      negate,
+      dirOnly,
+      regex: new RegExp(`^${anchored ? '' : '(?:.*/)?'}${globToRegex(line)}$`),
+    });
   }
   return rules;
 }
@@ -70,15 +77,19 @@ function ignored(rules: Rule[], path: string, isDir: boolean): boolean {
 export function filesForUpload(root: string): string[] {
   let rules: Rule[] = [];
   try {
-    rules = parseGcloudignore(readFileSync(join(root, '.gcloudignore'), 'utf8'));
+    rules = parseGcloudignore(
+      readFileSync(join(root, '.gcloudignore'), 'utf8'),
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const out: string[] = [];
   const walk = (rel: string) => {
-    for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
+    for (const entry of readdirSync(join(root, rel), {withFileTypes: true})) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
-      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(join(root, path)).isDirectory());
+      const isDir =
+        entry.isDirectory() ||
+        (entry.isSymbolicLink() && statSync(join(root, path)).isDirectory());
       if (ignored(rules, path, isDir)) continue;
       if (isDir) walk(path);
       else out.push(path);

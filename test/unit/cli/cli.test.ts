@@ -1,15 +1,20 @@
 /** The CLI as users run it: `dag-launcher validate` and `dag-launcher explain`. */
-import { test } from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { REPO, SHARED, fixture } from '../../support/paths';
-import { legacyStorage, storageCloudEvent, storageData } from '../../support/events';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {REPO, SHARED, fixture} from '../../support/paths';
+import {
+  legacyStorage,
+  storageCloudEvent,
+  storageData,
+} from '../../support/events';
 
 const CLI = resolve(REPO, 'dist/src/cli/main.js');
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], {encoding: 'utf8'});
 
 test('validate passes the shipped example', () => {
   const r = run('validate', resolve(REPO, 'deploy/launcher.example.yaml'));
@@ -20,7 +25,10 @@ test('validate passes the shipped example', () => {
 test('validate fails listing every problem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-'));
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'environments: {a: {url: "http://127.0.0.1:1", api: v9}}\nroutes:\n  - {name: r, dag: "x y", environment: b}\n');
+  writeFileSync(
+    bad,
+    'environments: {a: {url: "http://127.0.0.1:1", api: v9}}\nroutes:\n  - {name: r, dag: "x y", environment: b}\n',
+  );
   const r = run('validate', bad);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /environments\.a\.api/);
@@ -29,7 +37,12 @@ test('validate fails listing every problem', () => {
 });
 
 test('explain: the structured Storage sample gives the expected trigger', () => {
-  const r = run('explain', '--config', fixture('samples.yaml'), resolve(SHARED, 'events/structured/StorageObjectDataWorkflows.json'));
+  const r = run(
+    'explain',
+    '--config',
+    fixture('samples.yaml'),
+    resolve(SHARED, 'events/structured/StorageObjectDataWorkflows.json'),
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     triggers: [
@@ -38,7 +51,13 @@ test('explain: the structured Storage sample gives the expected trigger', () => 
         environment: 'local',
         dagId: 'process_file',
         dagRunId: 'gcs__sample-file__MyFile__764b12ace93b923f19f4681407cdfe26',
-        conf: { uri: 'gs://sample-bucket/MyFile', file: 'MyFile', generation: '96883251', size: 0, event_time: '2021-11-25T21:04:32.279744Z' },
+        conf: {
+          uri: 'gs://sample-bucket/MyFile',
+          file: 'MyFile',
+          generation: '96883251',
+          size: 0,
+          event_time: '2021-11-25T21:04:32.279744Z',
+        },
       },
     ],
     rejected: [],
@@ -46,7 +65,12 @@ test('explain: the structured Storage sample gives the expected trigger', () => 
 });
 
 test('explain: the structured Pub/Sub sample gives the expected trigger', () => {
-  const r = run('explain', '--config', fixture('samples.yaml'), resolve(SHARED, 'events/structured/MessagePublishedData.json'));
+  const r = run(
+    'explain',
+    '--config',
+    fixture('samples.yaml'),
+    resolve(SHARED, 'events/structured/MessagePublishedData.json'),
+  );
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.deepEqual(out.triggers, [
@@ -54,23 +78,50 @@ test('explain: the structured Pub/Sub sample gives the expected trigger', () => 
       route: 'sample-message',
       environment: 'local',
       dagId: 'handle_message',
-      dagRunId: 'pubsub__sample-message__message-id__1c46852a5ce27f4892b504e405ca7301',
-      conf: { text: 'test message 3', attributes: { attr1: 'attr1-value' }, ordering_key: 'ordering-key' },
+      dagRunId:
+        'pubsub__sample-message__message-id__1c46852a5ce27f4892b504e405ca7301',
+      conf: {
+        text: 'test message 3',
+        attributes: {attr1: 'attr1-value'},
+        ordering_key: 'ordering-key',
+      },
     },
   ]);
 });
 
 test('explain: a gen1 {data, context} body explains like its gen2 twin, and rejections are listed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-'));
-  const ce = storageCloudEvent(storageData('MyReport', { bucket: 'sample-bucket' }));
+  const ce = storageCloudEvent(
+    storageData('MyReport', {bucket: 'sample-bucket'}),
+  );
   writeFileSync(join(dir, 'gen2.json'), JSON.stringify(ce));
   writeFileSync(join(dir, 'gen1.json'), JSON.stringify(legacyStorage(ce)));
-  writeFileSync(join(dir, 'other.json'), JSON.stringify({ specversion: '1.0', id: '1', type: 'google.cloud.audit.log.v1.written', source: 'x' }));
-  const gen2 = JSON.parse(run('explain', '--config', fixture('samples.yaml'), join(dir, 'gen2.json')).stdout);
-  const gen1 = JSON.parse(run('explain', '--config', fixture('samples.yaml'), join(dir, 'gen1.json')).stdout);
+  writeFileSync(
+    join(dir, 'other.json'),
+    JSON.stringify({
+      specversion: '1.0',
+      id: '1',
+      type: 'google.cloud.audit.log.v1.written',
+      source: 'x',
+    }),
+  );
+  const gen2 = JSON.parse(
+    run('explain', '--config', fixture('samples.yaml'), join(dir, 'gen2.json'))
+      .stdout,
+  );
+  const gen1 = JSON.parse(
+    run('explain', '--config', fixture('samples.yaml'), join(dir, 'gen1.json'))
+      .stdout,
+  );
   assert.equal(gen2.triggers.length, 1);
   assert.deepEqual(gen1, gen2);
-  const other = JSON.parse(run('explain', '--config', fixture('samples.yaml'), join(dir, 'other.json')).stdout);
+  const other = JSON.parse(
+    run('explain', '--config', fixture('samples.yaml'), join(dir, 'other.json'))
+      .stdout,
+  );
   assert.deepEqual(other.triggers, []);
-  assert.match(other.rejected[0].reason, /unsupported event type 'google.cloud.audit.log.v1.written'/);
+  assert.match(
+    other.rejected[0].reason,
+    /unsupported event type 'google.cloud.audit.log.v1.written'/,
+  );
 });

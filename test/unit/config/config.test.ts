@@ -1,10 +1,14 @@
-import { test } from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import { compileConfig } from '../../../src/config/compile';
-import { loadConfig, loadConfigFile, parseConfigText } from '../../../src/config/load';
-import { ConfigError } from '../../../src/core/errors';
-import { REPO } from '../../support/paths';
-import { resolve } from 'node:path';
+import {compileConfig} from '../../../src/config/compile';
+import {
+  loadConfig,
+  loadConfigFile,
+  parseConfigText,
+} from '../../../src/config/load';
+import {ConfigError} from '../../../src/core/errors';
+import {REPO} from '../../support/paths';
+import {resolve} from 'node:path';
 
 function problems(raw: unknown): string[] {
   try {
@@ -16,7 +20,7 @@ function problems(raw: unknown): string[] {
   assert.fail('config was accepted');
 }
 
-const env = { local: { url: 'http://127.0.0.1:8080', api: 'v2' } };
+const env = {local: {url: 'http://127.0.0.1:8080', api: 'v2'}};
 
 test('the shipped example config is valid', () => {
   const c = loadConfigFile(resolve(REPO, 'deploy/launcher.example.yaml'));
@@ -26,10 +30,16 @@ test('the shipped example config is valid', () => {
 
 test('every problem is reported with its path, shape and meaning together', () => {
   const p = problems({
-    environments: { a: { url: 'ftp://x', api: 'v3' } },
+    environments: {a: {url: 'ftp://x', api: 'v3'}},
     routes: [
-      { name: 'r1', environment: 'nope', dag: '{{ json.dag }}', conf: { x: '{{ nosuchvar }}' }, match: { name: { regex: '(' } } },
-      { name: 'bad name!', dag: 'd' },
+      {
+        name: 'r1',
+        environment: 'nope',
+        dag: '{{ json.dag }}',
+        conf: {x: '{{ nosuchvar }}'},
+        match: {name: {regex: '('}},
+      },
+      {name: 'bad name!', dag: 'd'},
     ],
     unknownKey: 1,
   });
@@ -43,18 +53,31 @@ test('every problem is reported with its path, shape and meaning together', () =
     /^routes\.0\.allowedDags: required because dag/,
     /^routes\.0\.conf\.x: unknown variable 'nosuchvar'/,
   ];
-  for (const re of want) assert.ok(p.some((l) => re.test(l)), `missing ${re} in\n${p.join('\n')}`);
+  for (const re of want)
+    assert.ok(
+      p.some(l => re.test(l)),
+      `missing ${re} in\n${p.join('\n')}`,
+    );
 });
 
 test('template, dag id, allowlist, duplicates, timeouts and environment choice are checked', () => {
   const p = problems({
-    environments: { a: env.local, b: env.local },
+    environments: {a: env.local, b: env.local},
     routes: [
-      { name: 'x', environment: 'a', dag: 'has space' },
-      { name: 'x', environment: 'a', dag: 'd', allowedDags: ['e'] },
-      { name: 'y', dag: 'd' },
-      { name: 'z', environment: 'a', dag: 'd', conf: { a: '{{ json | nofilter }}', b: '{{ json.x ', c: "{{ x | default: nope }}" } },
-      { name: 'w', environment: 'a', dag: 'd', conf: ['list'] },
+      {name: 'x', environment: 'a', dag: 'has space'},
+      {name: 'x', environment: 'a', dag: 'd', allowedDags: ['e']},
+      {name: 'y', dag: 'd'},
+      {
+        name: 'z',
+        environment: 'a',
+        dag: 'd',
+        conf: {
+          a: '{{ json | nofilter }}',
+          b: '{{ json.x ',
+          c: '{{ x | default: nope }}',
+        },
+      },
+      {name: 'w', environment: 'a', dag: 'd', conf: ['list']},
     ],
     requestTimeout: '90s',
     functionTimeout: '60s',
@@ -70,75 +93,233 @@ test('template, dag id, allowlist, duplicates, timeouts and environment choice a
     /^routes\.4\.conf: must be an object/,
     /^requestTimeout: 90000ms must be below functionTimeout 60000ms/,
   ]) {
-    assert.ok(p.some((l) => re.test(l)), `missing ${re} in\n${p.join('\n')}`);
+    assert.ok(
+      p.some(l => re.test(l)),
+      `missing ${re} in\n${p.join('\n')}`,
+    );
   }
 });
 
 test('durations: 30s, 5m, 6h, 1d, 250ms and plain seconds', () => {
-  const c = compileConfig({ environments: env, routes: [{ name: 'r', dag: 'd' }], maxEventAge: '1d', requestTimeout: 2.5, functionTimeout: '5m' }, 't');
-  assert.deepEqual([c.maxEventAgeMs, c.requestTimeoutMs, c.functionTimeoutMs], [86_400_000, 2500, 300_000]);
-  assert.match(problems({ environments: env, routes: [{ name: 'r', dag: 'd' }], maxEventAge: 'soon' })[0]!, /maxEventAge: expected a duration/);
+  const c = compileConfig(
+    {
+      environments: env,
+      routes: [{name: 'r', dag: 'd'}],
+      maxEventAge: '1d',
+      requestTimeout: 2.5,
+      functionTimeout: '5m',
+    },
+    't',
+  );
+  assert.deepEqual(
+    [c.maxEventAgeMs, c.requestTimeoutMs, c.functionTimeoutMs],
+    [86_400_000, 2500, 300_000],
+  );
+  assert.match(
+    problems({
+      environments: env,
+      routes: [{name: 'r', dag: 'd'}],
+      maxEventAge: 'soon',
+    })[0]!,
+    /maxEventAge: expected a duration/,
+  );
 });
 
 test('JSON configs and YAML configs; broken syntax is a ConfigError naming the file', () => {
-  assert.equal(parseConfigText(JSON.stringify({ environments: env, routes: [{ name: 'r', dag: 'd' }] }), 'c.json').routes.length, 1);
-  assert.equal(parseConfigText('environments:\n  local: {url: "http://127.0.0.1:1", api: v1}\nroutes: [{name: r, dag: d}]\n', 'c.yaml').routes.length, 1);
-  assert.throws(() => parseConfigText('{', 'c.json'), (e: unknown) => e instanceof ConfigError && /c\.json/.test(e.message) && /not valid JSON/.test(e.message));
+  assert.equal(
+    parseConfigText(
+      JSON.stringify({environments: env, routes: [{name: 'r', dag: 'd'}]}),
+      'c.json',
+    ).routes.length,
+    1,
+  );
+  assert.equal(
+    parseConfigText(
+      'environments:\n  local: {url: "http://127.0.0.1:1", api: v1}\nroutes: [{name: r, dag: d}]\n',
+      'c.yaml',
+    ).routes.length,
+    1,
+  );
+  assert.throws(
+    () => parseConfigText('{', 'c.json'),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /c\.json/.test(e.message) &&
+      /not valid JSON/.test(e.message),
+  );
   assert.throws(() => parseConfigText('a: [', 'c.yaml'), /not valid YAML/);
 });
 
 test('env-only quick mode: AIRFLOW_URL + AIRFLOW_DAG_ID trigger one DAG for every event', () => {
-  const c = loadConfig({ AIRFLOW_URL: 'https://airflow.example.com/', AIRFLOW_DAG_ID: 'my_dag', AIRFLOW_API: 'v1', LAUNCHER_MAX_EVENT_AGE: '2h' }, '/nonexistent');
-  assert.equal(c.environments.get('default')!.url, 'https://airflow.example.com');
+  const c = loadConfig(
+    {
+      AIRFLOW_URL: 'https://airflow.example.com/',
+      AIRFLOW_DAG_ID: 'my_dag',
+      AIRFLOW_API: 'v1',
+      LAUNCHER_MAX_EVENT_AGE: '2h',
+    },
+    '/nonexistent',
+  );
+  assert.equal(
+    c.environments.get('default')!.url,
+    'https://airflow.example.com',
+  );
   assert.equal(c.environments.get('default')!.api, 'v1');
   assert.equal(c.environments.get('default')!.auth.mode, 'google');
   assert.equal(c.routes[0]!.name, 'default');
   assert.equal(c.maxEventAgeMs, 7_200_000);
-  assert.throws(() => loadConfig({ AIRFLOW_URL: 'https://a' }, '/nonexistent'), /AIRFLOW_DAG_ID: required/);
+  assert.throws(
+    () => loadConfig({AIRFLOW_URL: 'https://a'}, '/nonexistent'),
+    /AIRFLOW_DAG_ID: required/,
+  );
   assert.throws(() => loadConfig({}, '/nonexistent'), /no configuration/);
 });
 
 test('LAUNCHER_CONFIG is read relative to the function source directory', () => {
-  const c = loadConfig({ LAUNCHER_CONFIG: 'deploy/launcher.example.yaml' }, REPO);
+  const c = loadConfig({LAUNCHER_CONFIG: 'deploy/launcher.example.yaml'}, REPO);
   assert.match(c.origin, /launcher\.example\.yaml$/);
 });
 
 test('transport safety: plain http only for loopback, auth none only for loopback, passwords only from env vars', () => {
-  const one = (e: Record<string, unknown>) => problems({ environments: { e }, routes: [{ name: 'r', dag: 'd' }] });
-  assert.match(one({ url: 'http://airflow.example.com', api: 'v2' })[0]!, /plain http:\/\/ is refused for non-loopback/);
-  assert.match(one({ url: 'https://airflow.example.com', api: 'v2', auth: 'none' })[0]!, /only allowed for loopback/);
-  assert.match(one({ url: 'https://a.example.com', api: 'v1', auth: { mode: 'basic', username: 'u', password: 'p' } })[0]!, /password/);
-  for (const url of ['http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:8080']) {
-    assert.equal(compileConfig({ environments: { e: { url, api: 'v2', auth: 'none' } }, routes: [{ name: 'r', dag: 'd' }] }, 't').environments.size, 1);
+  const one = (e: Record<string, unknown>) =>
+    problems({environments: {e}, routes: [{name: 'r', dag: 'd'}]});
+  assert.match(
+    one({url: 'http://airflow.example.com', api: 'v2'})[0]!,
+    /plain http:\/\/ is refused for non-loopback/,
+  );
+  assert.match(
+    one({url: 'https://airflow.example.com', api: 'v2', auth: 'none'})[0]!,
+    /only allowed for loopback/,
+  );
+  assert.match(
+    one({
+      url: 'https://a.example.com',
+      api: 'v1',
+      auth: {mode: 'basic', username: 'u', password: 'p'},
+    })[0]!,
+    /password/,
+  );
+  for (const url of [
+    'http://127.0.0.1:8080',
+    'http://localhost:1',
+    'http://[::1]:8080',
+  ]) {
+    assert.equal(
+      compileConfig(
+        {
+          environments: {e: {url, api: 'v2', auth: 'none'}},
+          routes: [{name: 'r', dag: 'd'}],
+        },
+        't',
+      ).environments.size,
+      1,
+    );
   }
-  const c = compileConfig({ environments: { e: { url: 'https://a.example.com', api: 'experimental', auth: { mode: 'basic', username: 'u' } } }, routes: [{ name: 'r', dag: 'd' }] }, 't');
-  assert.deepEqual(c.environments.get('e')!.auth, { mode: 'basic', username: 'u', passwordEnv: 'AIRFLOW_PASSWORD' });
+  const c = compileConfig(
+    {
+      environments: {
+        e: {
+          url: 'https://a.example.com',
+          api: 'experimental',
+          auth: {mode: 'basic', username: 'u'},
+        },
+      },
+      routes: [{name: 'r', dag: 'd'}],
+    },
+    't',
+  );
+  assert.deepEqual(c.environments.get('e')!.auth, {
+    mode: 'basic',
+    username: 'u',
+    passwordEnv: 'AIRFLOW_PASSWORD',
+  });
 });
 
 test('deadLetters: gs://bucket/prefix/ parsed (a trailing slash added), anything else refused; quick mode takes LAUNCHER_DEAD_LETTERS', () => {
-  const route = [{ name: 'r', dag: 'd' }];
-  assert.deepEqual(compileConfig({ environments: env, routes: route, deadLetters: 'gs://my-bucket/launcher/dl' }, 't').deadLetters, { bucket: 'my-bucket', prefix: 'launcher/dl/' });
-  assert.deepEqual(compileConfig({ environments: env, routes: route, deadLetters: 'gs://my-bucket' }, 't').deadLetters, { bucket: 'my-bucket', prefix: '' });
-  assert.equal(compileConfig({ environments: env, routes: route }, 't').deadLetters, undefined);
-  for (const bad of ['s3://b/p', 'gs://', 'gs://UPPER/x', 'gs://ab/x', '/tmp/dl']) {
-    assert.match(problems({ environments: env, routes: route, deadLetters: bad }).join('\n'), /deadLetters: expected gs:\/\/bucket\/prefix\//, bad);
+  const route = [{name: 'r', dag: 'd'}];
+  assert.deepEqual(
+    compileConfig(
+      {
+        environments: env,
+        routes: route,
+        deadLetters: 'gs://my-bucket/launcher/dl',
+      },
+      't',
+    ).deadLetters,
+    {bucket: 'my-bucket', prefix: 'launcher/dl/'},
+  );
+  assert.deepEqual(
+    compileConfig(
+      {environments: env, routes: route, deadLetters: 'gs://my-bucket'},
+      't',
+    ).deadLetters,
+    {bucket: 'my-bucket', prefix: ''},
+  );
+  assert.equal(
+    compileConfig({environments: env, routes: route}, 't').deadLetters,
+    undefined,
+  );
+  for (const bad of [
+    's3://b/p',
+    'gs://',
+    'gs://UPPER/x',
+    'gs://ab/x',
+    '/tmp/dl',
+  ]) {
+    assert.match(
+      problems({environments: env, routes: route, deadLetters: bad}).join('\n'),
+      /deadLetters: expected gs:\/\/bucket\/prefix\//,
+      bad,
+    );
   }
-  const quick = loadConfig({ AIRFLOW_URL: 'http://127.0.0.1:8080', AIRFLOW_DAG_ID: 'd', LAUNCHER_DEAD_LETTERS: 'gs://dl-bucket/x/' });
-  assert.deepEqual(quick.deadLetters, { bucket: 'dl-bucket', prefix: 'x/' });
+  const quick = loadConfig({
+    AIRFLOW_URL: 'http://127.0.0.1:8080',
+    AIRFLOW_DAG_ID: 'd',
+    LAUNCHER_DEAD_LETTERS: 'gs://dl-bucket/x/',
+  });
+  assert.deepEqual(quick.deadLetters, {bucket: 'dl-bucket', prefix: 'x/'});
 });
 
 test('retry: defaults, durations, and bounds', () => {
-  const route = [{ name: 'r', dag: 'd' }];
-  assert.deepEqual(compileConfig({ environments: env, routes: route }, 't').retry, { attempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000 });
-  assert.deepEqual(compileConfig({ environments: env, routes: route, retry: { attempts: 2, initialBackoff: '1s' } }, 't').retry, { attempts: 2, initialBackoffMs: 1000, maxBackoffMs: 8000 });
-  assert.match(problems({ environments: env, routes: route, retry: { attempts: 0 } }).join('\n'), /retry\.attempts/);
-  assert.match(problems({ environments: env, routes: route, retry: { tries: 3 } }).join('\n'), /retry/);
+  const route = [{name: 'r', dag: 'd'}];
+  assert.deepEqual(
+    compileConfig({environments: env, routes: route}, 't').retry,
+    {attempts: 4, initialBackoffMs: 250, maxBackoffMs: 8000},
+  );
+  assert.deepEqual(
+    compileConfig(
+      {
+        environments: env,
+        routes: route,
+        retry: {attempts: 2, initialBackoff: '1s'},
+      },
+      't',
+    ).retry,
+    {attempts: 2, initialBackoffMs: 1000, maxBackoffMs: 8000},
+  );
+  assert.match(
+    problems({environments: env, routes: route, retry: {attempts: 0}}).join(
+      '\n',
+    ),
+    /retry\.attempts/,
+  );
+  assert.match(
+    problems({environments: env, routes: route, retry: {tries: 3}}).join('\n'),
+    /retry/,
+  );
 });
 
 test('shape problems say what is missing, unknown or expected, and the defaults are filled in', () => {
   const p = problems({
-    environments: { a: { url: 'https://a.example.com', auth: { mode: 'oauth' } }, b: { api: 'v2' } },
-    routes: [{ name: 'r', dag: 'd', match: { json: { n: { glob: 3 } } } }, { dag: 'd' }, 'r'],
+    environments: {
+      a: {url: 'https://a.example.com', auth: {mode: 'oauth'}},
+      b: {api: 'v2'},
+    },
+    routes: [
+      {name: 'r', dag: 'd', match: {json: {n: {glob: 3}}}},
+      {dag: 'd'},
+      'r',
+    ],
     maxConfBytes: 1.5,
   });
   for (const line of [
@@ -146,13 +327,31 @@ test('shape problems say what is missing, unknown or expected, and the defaults 
     'environments.b: give exactly one of url and composer',
     'routes.0.match.json.n: expected a string, number, true/false, null, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}',
     'routes.1.name: required',
-    'routes.2: expected an object, got \'r\'',
+    "routes.2: expected an object, got 'r'",
     'maxConfBytes: expected a whole number, got 1.5',
   ]) {
     assert.ok(p.includes(line), `missing ${line} in\n${p.join('\n')}`);
   }
-  const c = compileConfig({ environments: { a: { url: 'https://a.example.com' } }, routes: [{ name: 'r', dag: 'd' }] }, 't');
-  assert.deepEqual(c.environments.get('a'), { name: 'a', url: 'https://a.example.com', composer: undefined, api: 'auto', auth: { mode: 'google', scopes: ['https://www.googleapis.com/auth/cloud-platform'] } });
-  assert.deepEqual([c.maxConfBytes, c.requestTimeoutMs, c.functionTimeoutMs, c.maxEventAgeMs], [65536, 30_000, 60_000, 21_600_000]);
+  const c = compileConfig(
+    {
+      environments: {a: {url: 'https://a.example.com'}},
+      routes: [{name: 'r', dag: 'd'}],
+    },
+    't',
+  );
+  assert.deepEqual(c.environments.get('a'), {
+    name: 'a',
+    url: 'https://a.example.com',
+    composer: undefined,
+    api: 'auto',
+    auth: {
+      mode: 'google',
+      scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+    },
+  });
+  assert.deepEqual(
+    [c.maxConfBytes, c.requestTimeoutMs, c.functionTimeoutMs, c.maxEventAgeMs],
+    [65536, 30_000, 60_000, 21_600_000],
+  );
   assert.equal(c.routes[0]!.conditions.length, 0);
 });

@@ -4,16 +4,26 @@
  * run (bash) against a recording stand-in for the gcloud CLI, and so is the
  * script without --dry-run: both must make the same gcloud calls.
  */
-import { describe, test, before } from 'node:test';
+import {describe, test, before} from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { REPO } from '../../support/paths';
+import {execFileSync, spawnSync} from 'node:child_process';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  rmSync,
+} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {REPO} from '../../support/paths';
 
 const DEPLOY = join(REPO, 'deploy');
-const SCRIPTS = readdirSync(DEPLOY).filter((f) => f.endsWith('.sh') && !['lib.sh', 'function.sh'].includes(f));
+const SCRIPTS = readdirSync(DEPLOY).filter(
+  f => f.endsWith('.sh') && !['lib.sh', 'function.sh'].includes(f),
+);
 const LONG_PROJECT = 'my-data-platform-production-42';
 const LONG_SA = 'dag-launcher-runtime-account'; // @my-data-platform-production-42.iam.gserviceaccount.com: 83 characters
 
@@ -46,17 +56,31 @@ interface Run {
   stderr: string;
 }
 
-function script(name: string, args: string[], env: Record<string, string> = {}): Run {
+function script(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Run {
   const r = spawnSync('bash', [join(DEPLOY, name), ...args], {
     encoding: 'utf8',
-    env: { PATH: `${fakeBin}:${process.env.PATH}`, CALL_LOG: callLog, TMPDIR: fakeBin, HOME: fakeBin, ...env },
+    env: {
+      PATH: `${fakeBin}:${process.env.PATH}`,
+      CALL_LOG: callLog,
+      TMPDIR: fakeBin,
+      HOME: fakeBin,
+      ...env,
+    },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr};
 }
 
 function calls(): string[][] {
   if (!existsSync(callLog)) return [];
-  const lines = readFileSync(callLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  const lines = readFileSync(callLog, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as string[]);
   rmSync(callLog);
   return lines;
 }
@@ -64,67 +88,160 @@ function calls(): string[][] {
 /** Runs a dry run's output as a script against the gcloud stand-in; returns the calls it made. */
 function executePrinted(output: string): string[][] {
   calls();
-  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', output], { encoding: 'utf8', env: { PATH: `${fakeBin}:${process.env.PATH}`, CALL_LOG: callLog } });
-  assert.equal(r.status, 0, `the dry run's output runs as a script:\n${r.stderr}`);
+  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', output], {
+    encoding: 'utf8',
+    env: {PATH: `${fakeBin}:${process.env.PATH}`, CALL_LOG: callLog},
+  });
+  assert.equal(
+    r.status,
+    0,
+    `the dry run's output runs as a script:\n${r.stderr}`,
+  );
   return calls();
 }
 
 /** The one line of the dry run that starts with `gcloud ...words`, split into argv by bash (lookup variables left as `${VAR}`). */
 function printedCommand(output: string, ...words: string[]): string[] {
-  const lines = output.split('\n').filter((l) => l.startsWith(`gcloud ${words.join(' ')}`));
-  assert.equal(lines.length, 1, `one 'gcloud ${words.join(' ')}' line in:\n${output}`);
-  return JSON.parse(execFileSync('bash', ['-c', `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- ${lines[0]}`], {
-    encoding: 'utf8',
-    // A lookup's variable stays visible as such.
-    env: { PATH: process.env.PATH, NUMERIC_ID: '${NUMERIC_ID}', GCS_SERVICE_AGENT: '${GCS_SERVICE_AGENT}' },
-  })) as string[];
+  const lines = output
+    .split('\n')
+    .filter(l => l.startsWith(`gcloud ${words.join(' ')}`));
+  assert.equal(
+    lines.length,
+    1,
+    `one 'gcloud ${words.join(' ')}' line in:\n${output}`,
+  );
+  return JSON.parse(
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- ${lines[0]}`,
+      ],
+      {
+        encoding: 'utf8',
+        // A lookup's variable stays visible as such.
+        env: {
+          PATH: process.env.PATH,
+          NUMERIC_ID: '${NUMERIC_ID}',
+          GCS_SERVICE_AGENT: '${GCS_SERVICE_AGENT}',
+        },
+      },
+    ),
+  ) as string[];
 }
 
 describe('deploy/ scripts', () => {
   before(installFakeGcloud);
 
   test('every script is shellcheck-clean (as is CI and the provisioning script)', () => {
-    const files = [...readdirSync(DEPLOY).filter((f) => f.endsWith('.sh')).map((f) => join(DEPLOY, f)), join(REPO, '.ci/run'), join(REPO, 'test/airflow/provision.sh')];
-    const r = spawnSync('shellcheck', ['-x', '--severity=style', ...files], { encoding: 'utf8', cwd: REPO });
-    assert.ok(!r.error, `shellcheck must be installed (test/airflow/provision.sh installs it): ${r.error?.message}`);
+    const files = [
+      ...readdirSync(DEPLOY)
+        .filter(f => f.endsWith('.sh'))
+        .map(f => join(DEPLOY, f)),
+      join(REPO, '.ci/run'),
+      join(REPO, 'test/airflow/provision.sh'),
+    ];
+    const r = spawnSync('shellcheck', ['-x', '--severity=style', ...files], {
+      encoding: 'utf8',
+      cwd: REPO,
+    });
+    assert.ok(
+      !r.error,
+      `shellcheck must be installed (test/airflow/provision.sh installs it): ${r.error?.message}`,
+    );
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
   test('--help: exit 0, and every option the script accepts is documented', () => {
-    assert.deepEqual(SCRIPTS.sort(), ['bootstrap-iam.sh', 'deploy-pubsub.sh', 'deploy-storage.sh']);
+    assert.deepEqual(SCRIPTS.sort(), [
+      'bootstrap-iam.sh',
+      'deploy-pubsub.sh',
+      'deploy-storage.sh',
+    ]);
     for (const name of SCRIPTS) {
       const help = script(name, ['--help']);
       assert.equal(help.status, 0, name);
       assert.match(help.stdout, /^Usage: /, name);
-      const sources = [name, ...(name.startsWith('deploy-') ? ['function.sh'] : [])].map((f) => readFileSync(join(DEPLOY, f), 'utf8')).join('\n');
-      const accepted = new Set([...sources.matchAll(/^\s+(?:-h \| )?(--[a-z-]+)\)/gm)].map((m) => m[1]!));
+      const sources = [
+        name,
+        ...(name.startsWith('deploy-') ? ['function.sh'] : []),
+      ]
+        .map(f => readFileSync(join(DEPLOY, f), 'utf8'))
+        .join('\n');
+      const accepted = new Set(
+        [...sources.matchAll(/^\s+(?:-h \| )?(--[a-z-]+)\)/gm)].map(m => m[1]!),
+      );
       assert.ok(accepted.size >= 8, `${name} options found: ${[...accepted]}`);
       for (const flag of accepted) {
-        if ((flag === '--bucket' && name !== 'deploy-storage.sh') || (flag === '--topic' && name !== 'deploy-pubsub.sh')) continue;
-        assert.ok(help.stdout.includes(flag), `${name} --help documents ${flag}`);
+        if (
+          (flag === '--bucket' && name !== 'deploy-storage.sh') ||
+          (flag === '--topic' && name !== 'deploy-pubsub.sh')
+        )
+          continue;
+        assert.ok(
+          help.stdout.includes(flag),
+          `${name} --help documents ${flag}`,
+        );
       }
     }
   });
 
   test('deploy-storage.sh --dry-run: a gen2 nodejs22 function on the bucket, with retry, its own account, env-vars file, secrets, timeout and concurrency', () => {
     const args = [
-      '--project', 'my-proj', '--region', 'europe-west1', '--bucket', 'gs://landing-zone/',
-      '--secret', 'AIRFLOW_PASSWORD=airflow-password', '--secret', 'OTHER=other-secret:3',
-      '--env', 'LOG_LEVEL=debug', '--config', 'gs://cfg-bucket/launcher.yaml', '--config-refresh', '30s',
-      '--timeout', '120', '--concurrency', '40', '--max-instances', '5',
+      '--project',
+      'my-proj',
+      '--region',
+      'europe-west1',
+      '--bucket',
+      'gs://landing-zone/',
+      '--secret',
+      'AIRFLOW_PASSWORD=airflow-password',
+      '--secret',
+      'OTHER=other-secret:3',
+      '--env',
+      'LOG_LEVEL=debug',
+      '--config',
+      'gs://cfg-bucket/launcher.yaml',
+      '--config-refresh',
+      '30s',
+      '--timeout',
+      '120',
+      '--concurrency',
+      '40',
+      '--max-instances',
+      '5',
     ];
     const r = script('deploy-storage.sh', [...args, '--dry-run']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(calls(), [], 'a dry run calls nothing');
     const argv = printedCommand(r.stdout, 'functions', 'deploy');
-    assert.deepEqual(argv.slice(0, 4), ['gcloud', 'functions', 'deploy', 'dag-launcher-storage']);
+    assert.deepEqual(argv.slice(0, 4), [
+      'gcloud',
+      'functions',
+      'deploy',
+      'dag-launcher-storage',
+    ]);
     const envFile = join(fakeBin, 'dag-launcher-storage.env.yaml');
     for (const flag of [
-      '--gen2', '--project=my-proj', '--region=europe-west1', '--runtime=nodejs22', `--source=${REPO}`, '--entry-point=launchDag',
-      '--trigger-bucket=landing-zone', '--retry', '--service-account=dag-launcher@my-proj.iam.gserviceaccount.com',
-      '--trigger-service-account=dag-launcher@my-proj.iam.gserviceaccount.com', `--env-vars-file=${envFile}`,
-      '--set-secrets=AIRFLOW_PASSWORD=airflow-password:latest,OTHER=other-secret:3', '--timeout=120s', '--concurrency=40', '--cpu=1',
-      '--memory=256Mi', '--max-instances=5', '--ingress-settings=internal-only', '--no-allow-unauthenticated',
+      '--gen2',
+      '--project=my-proj',
+      '--region=europe-west1',
+      '--runtime=nodejs22',
+      `--source=${REPO}`,
+      '--entry-point=launchDag',
+      '--trigger-bucket=landing-zone',
+      '--retry',
+      '--service-account=dag-launcher@my-proj.iam.gserviceaccount.com',
+      '--trigger-service-account=dag-launcher@my-proj.iam.gserviceaccount.com',
+      `--env-vars-file=${envFile}`,
+      '--set-secrets=AIRFLOW_PASSWORD=airflow-password:latest,OTHER=other-secret:3',
+      '--timeout=120s',
+      '--concurrency=40',
+      '--cpu=1',
+      '--memory=256Mi',
+      '--max-instances=5',
+      '--ingress-settings=internal-only',
+      '--no-allow-unauthenticated',
     ]) {
       assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`);
     }
@@ -132,7 +249,10 @@ describe('deploy/ scripts', () => {
     // The env-vars file is printed as a heredoc; running the output writes it and makes exactly the one deploy call.
     const made = executePrinted(r.stdout);
     assert.deepEqual(made, [argv.slice(1)]);
-    assert.equal(readFileSync(envFile, 'utf8'), 'LAUNCHER_CONFIG: "gs://cfg-bucket/launcher.yaml"\nLAUNCHER_CONFIG_REFRESH: "30s"\nLOG_LEVEL: "debug"\n');
+    assert.equal(
+      readFileSync(envFile, 'utf8'),
+      'LAUNCHER_CONFIG: "gs://cfg-bucket/launcher.yaml"\nLAUNCHER_CONFIG_REFRESH: "30s"\nLOG_LEVEL: "debug"\n',
+    );
 
     // Without --dry-run the script makes the same call.
     rmSync(envFile);
@@ -143,84 +263,308 @@ describe('deploy/ scripts', () => {
   });
 
   test('deploy-pubsub.sh --dry-run: --trigger-topic, a VPC connector for a private-IP Airflow, the project from the environment', () => {
-    const r = script('deploy-pubsub.sh', ['--topic', 'dag-commands', '--vpc-connector', 'airflow-conn', '--env-vars-file', 'my.env.yaml', '--dry-run'], { CLOUDSDK_CORE_PROJECT: 'env-proj' });
+    const r = script(
+      'deploy-pubsub.sh',
+      [
+        '--topic',
+        'dag-commands',
+        '--vpc-connector',
+        'airflow-conn',
+        '--env-vars-file',
+        'my.env.yaml',
+        '--dry-run',
+      ],
+      {CLOUDSDK_CORE_PROJECT: 'env-proj'},
+    );
     assert.equal(r.status, 0, r.stderr);
     const argv = printedCommand(r.stdout, 'functions', 'deploy');
-    for (const flag of ['--trigger-topic=dag-commands', '--retry', '--runtime=nodejs22', '--project=env-proj', '--region=us-central1', '--env-vars-file=my.env.yaml', '--vpc-connector=airflow-conn', '--egress-settings=private-ranges-only', '--timeout=60s', '--concurrency=80']) {
+    for (const flag of [
+      '--trigger-topic=dag-commands',
+      '--retry',
+      '--runtime=nodejs22',
+      '--project=env-proj',
+      '--region=us-central1',
+      '--env-vars-file=my.env.yaml',
+      '--vpc-connector=airflow-conn',
+      '--egress-settings=private-ranges-only',
+      '--timeout=60s',
+      '--concurrency=80',
+    ]) {
       assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`);
     }
-    assert.ok(!argv.some((a) => a.startsWith('--trigger-bucket') || a.startsWith('--set-secrets')));
-    assert.doesNotMatch(r.stdout, /^cat > /m, 'a given env-vars file is used as is');
+    assert.ok(
+      !argv.some(
+        a => a.startsWith('--trigger-bucket') || a.startsWith('--set-secrets'),
+      ),
+    );
+    assert.doesNotMatch(
+      r.stdout,
+      /^cat > /m,
+      'a given env-vars file is used as is',
+    );
   });
 
   test('bootstrap-iam.sh --dry-run: runtime account with composer.user, Eventarc roles, the Storage agent as publisher, buckets and secrets', () => {
-    const r = script('bootstrap-iam.sh', ['--project', 'p1', '--composer-environment', 'prod', '--composer-location', 'europe-west1', '--config-bucket', 'cfg', '--dead-letter-bucket', 'gs://dl', '--secret', 'airflow-password', '--dry-run']);
+    const r = script('bootstrap-iam.sh', [
+      '--project',
+      'p1',
+      '--composer-environment',
+      'prod',
+      '--composer-location',
+      'europe-west1',
+      '--config-bucket',
+      'cfg',
+      '--dead-letter-bucket',
+      'gs://dl',
+      '--secret',
+      'airflow-password',
+      '--dry-run',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const sa = 'dag-launcher@p1.iam.gserviceaccount.com';
-    const bindings = r.stdout.split('\n').filter((l) => l.startsWith('gcloud projects add-iam-policy-binding'));
+    const bindings = r.stdout
+      .split('\n')
+      .filter(l => l.startsWith('gcloud projects add-iam-policy-binding'));
     assert.deepEqual(bindings, [
       `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/composer.user --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/run.invoker --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/eventarc.eventReceiver --condition=None --quiet`,
       'gcloud projects add-iam-policy-binding p1 "--member=serviceAccount:${GCS_SERVICE_AGENT}" --role=roles/pubsub.publisher --condition=None --quiet',
     ]);
-    assert.match(r.stdout, /^GCS_SERVICE_AGENT=\$\(gcloud storage service-agent --project=p1\)$/m);
-    assert.match(r.stdout, /gcloud iam service-accounts create dag-launcher --project=p1/);
-    assert.match(r.stdout, new RegExp(`^gcloud storage buckets add-iam-policy-binding gs://cfg --member=serviceAccount:${sa} --role=roles/storage.objectViewer$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^gcloud storage buckets add-iam-policy-binding gs://dl --member=serviceAccount:${sa} --role=roles/storage.objectCreator$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^gcloud secrets add-iam-policy-binding airflow-password --project=p1 --member=serviceAccount:${sa} --role=roles/secretmanager.secretAccessor$`, 'm'));
-    assert.match(r.stdout, /^gcloud services enable .*composer\.googleapis\.com.*--project=p1$/m);
+    assert.match(
+      r.stdout,
+      /^GCS_SERVICE_AGENT=\$\(gcloud storage service-agent --project=p1\)$/m,
+    );
+    assert.match(
+      r.stdout,
+      /gcloud iam service-accounts create dag-launcher --project=p1/,
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^gcloud storage buckets add-iam-policy-binding gs://cfg --member=serviceAccount:${sa} --role=roles/storage.objectViewer$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^gcloud storage buckets add-iam-policy-binding gs://dl --member=serviceAccount:${sa} --role=roles/storage.objectCreator$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^gcloud secrets add-iam-policy-binding airflow-password --project=p1 --member=serviceAccount:${sa} --role=roles/secretmanager.secretAccessor$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stdout,
+      /^gcloud services enable .*composer\.googleapis\.com.*--project=p1$/m,
+    );
     // A short email: Composer registers it on the first call; only a hint, no users create.
     assert.doesNotMatch(r.stdout, /^gcloud composer environments run/m);
-    assert.match(r.stdout, /^# gcloud composer environments run prod --location=europe-west1 --project=p1 users add-role -- -e dag-launcher@p1\.iam\.gserviceaccount\.com -r Op$/m);
+    assert.match(
+      r.stdout,
+      /^# gcloud composer environments run prod --location=europe-west1 --project=p1 users add-role -- -e dag-launcher@p1\.iam\.gserviceaccount\.com -r Op$/m,
+    );
 
     // The printed script runs, in order, with the looked-up agent substituted.
     const made = executePrinted(r.stdout);
-    assert.ok(made.some((c) => c.join(' ') === 'projects add-iam-policy-binding p1 --member=serviceAccount:service-123456789@gs-project-accounts.iam.gserviceaccount.com --role=roles/pubsub.publisher --condition=None --quiet'));
-    const real = script('bootstrap-iam.sh', ['--project', 'p1', '--composer-environment', 'prod', '--composer-location', 'europe-west1', '--config-bucket', 'cfg', '--dead-letter-bucket', 'gs://dl', '--secret', 'airflow-password']);
+    assert.ok(
+      made.some(
+        c =>
+          c.join(' ') ===
+          'projects add-iam-policy-binding p1 --member=serviceAccount:service-123456789@gs-project-accounts.iam.gserviceaccount.com --role=roles/pubsub.publisher --condition=None --quiet',
+      ),
+    );
+    const real = script('bootstrap-iam.sh', [
+      '--project',
+      'p1',
+      '--composer-environment',
+      'prod',
+      '--composer-location',
+      'europe-west1',
+      '--config-bucket',
+      'cfg',
+      '--dead-letter-bucket',
+      'gs://dl',
+      '--secret',
+      'airflow-password',
+    ]);
     assert.equal(real.status, 0, real.stderr);
-    assert.deepEqual(calls(), made, 'the real run makes the calls the dry run printed');
+    assert.deepEqual(
+      calls(),
+      made,
+      'the real run makes the calls the dry run printed',
+    );
   });
 
   test('bootstrap-iam.sh: an email over 64 characters gets the Airflow user pre-registered as accounts.google.com:NUMERIC_ID with role Op', () => {
-    const args = ['--project', LONG_PROJECT, '--service-account', LONG_SA, '--composer-environment', 'prod', '--composer-location', 'europe-west1', '--skip-apis'];
+    const args = [
+      '--project',
+      LONG_PROJECT,
+      '--service-account',
+      LONG_SA,
+      '--composer-environment',
+      'prod',
+      '--composer-location',
+      'europe-west1',
+      '--skip-apis',
+    ];
     const email = `${LONG_SA}@${LONG_PROJECT}.iam.gserviceaccount.com`;
     assert.ok(email.length > 64);
     const dry = script('bootstrap-iam.sh', [...args, '--dry-run']);
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, new RegExp(`# ${email} is ${email.length} characters, longer than Airflow's 64`));
-    assert.match(dry.stdout, new RegExp(`^NUMERIC_ID=\\$\\(gcloud iam service-accounts describe ${email} --project=${LONG_PROJECT} '--format=value\\(oauth2ClientId\\)'\\)$`, 'm'));
-    const create = printedCommand(dry.stdout, 'composer', 'environments', 'run');
-    assert.deepEqual(create, ['gcloud', 'composer', 'environments', 'run', 'prod', '--location=europe-west1', `--project=${LONG_PROJECT}`, 'users', 'create', '--', '-u', 'accounts.google.com:${NUMERIC_ID}', '-e', email, '-f', LONG_SA, '-l', '-', '-r', 'Op', '--use-random-password']);
+    assert.match(
+      dry.stdout,
+      new RegExp(
+        `# ${email} is ${email.length} characters, longer than Airflow's 64`,
+      ),
+    );
+    assert.match(
+      dry.stdout,
+      new RegExp(
+        `^NUMERIC_ID=\\$\\(gcloud iam service-accounts describe ${email} --project=${LONG_PROJECT} '--format=value\\(oauth2ClientId\\)'\\)$`,
+        'm',
+      ),
+    );
+    const create = printedCommand(
+      dry.stdout,
+      'composer',
+      'environments',
+      'run',
+    );
+    assert.deepEqual(create, [
+      'gcloud',
+      'composer',
+      'environments',
+      'run',
+      'prod',
+      '--location=europe-west1',
+      `--project=${LONG_PROJECT}`,
+      'users',
+      'create',
+      '--',
+      '-u',
+      'accounts.google.com:${NUMERIC_ID}',
+      '-e',
+      email,
+      '-f',
+      LONG_SA,
+      '-l',
+      '-',
+      '-r',
+      'Op',
+      '--use-random-password',
+    ]);
 
     // Without --register-airflow-user a real run prints the commands and does not run them.
     const printed = script('bootstrap-iam.sh', args);
     assert.equal(printed.status, 0, printed.stderr);
-    assert.ok(!calls().some((c) => c[0] === 'composer'));
-    assert.match(printed.stdout, /users create -- -u "accounts\.google\.com:\$\{NUMERIC_ID\}"/);
+    assert.ok(!calls().some(c => c[0] === 'composer'));
+    assert.match(
+      printed.stdout,
+      /users create -- -u "accounts\.google\.com:\$\{NUMERIC_ID\}"/,
+    );
 
     // With it, the numeric id is looked up and the user created with it.
-    const registered = script('bootstrap-iam.sh', [...args, '--register-airflow-user', '--airflow-role', 'Op']);
+    const registered = script('bootstrap-iam.sh', [
+      ...args,
+      '--register-airflow-user',
+      '--airflow-role',
+      'Op',
+    ]);
     assert.equal(registered.status, 0, registered.stderr);
     const made = calls();
-    const describeAt = made.findIndex((c) => c.join(' ') === `iam service-accounts describe ${email} --project=${LONG_PROJECT} --format=value(oauth2ClientId)`);
-    const createAt = made.findIndex((c) => c.slice(0, 3).join(' ') === 'composer environments run');
+    const describeAt = made.findIndex(
+      c =>
+        c.join(' ') ===
+        `iam service-accounts describe ${email} --project=${LONG_PROJECT} --format=value(oauth2ClientId)`,
+    );
+    const createAt = made.findIndex(
+      c => c.slice(0, 3).join(' ') === 'composer environments run',
+    );
     assert.ok(describeAt >= 0 && createAt > describeAt, JSON.stringify(made));
-    assert.deepEqual(made[createAt], ['composer', 'environments', 'run', 'prod', '--location=europe-west1', `--project=${LONG_PROJECT}`, 'users', 'create', '--', '-u', 'accounts.google.com:112233445566778899', '-e', email, '-f', LONG_SA, '-l', '-', '-r', 'Op', '--use-random-password']);
+    assert.deepEqual(made[createAt], [
+      'composer',
+      'environments',
+      'run',
+      'prod',
+      '--location=europe-west1',
+      `--project=${LONG_PROJECT}`,
+      'users',
+      'create',
+      '--',
+      '-u',
+      'accounts.google.com:112233445566778899',
+      '-e',
+      email,
+      '-f',
+      LONG_SA,
+      '-l',
+      '-',
+      '-r',
+      'Op',
+      '--use-random-password',
+    ]);
   });
 
   test('bad arguments: a clear message and exit 2, nothing run', () => {
     const cases: [string, string[], RegExp][] = [
       ['deploy-storage.sh', ['--project', 'p'], /--bucket is required/],
       ['deploy-pubsub.sh', ['--project', 'p'], /--topic is required/],
-      ['deploy-pubsub.sh', ['--project', 'p', '--topic', 't', '--bucket', 'b'], /--bucket is for deploy-storage\.sh/],
-      ['deploy-storage.sh', ['--bucket', 'b', '--project'], /--project needs a value/],
-      ['deploy-storage.sh', ['--bucket', 'b', '--project', 'p', '--secret', 'lowercase=x'], /--secret expects VAR=SECRET/],
-      ['deploy-storage.sh', ['--bucket', 'b', '--project', 'p', '--concurrency', '10', '--cpu', '0.5'], /needs --cpu 1 or more/],
-      ['deploy-storage.sh', ['--bucket', 'b', '--project', 'p', '--frobnicate'], /unknown option: --frobnicate/],
-      ['bootstrap-iam.sh', ['--project', 'p', '--composer-environment', 'e'], /--composer-location is required/],
-      ['bootstrap-iam.sh', ['--project', 'p', '--service-account', 'Bad_Name'], /6-30 characters/],
-      ['bootstrap-iam.sh', ['--project', 'p', '--register-airflow-user'], /needs --composer-environment/],
+      [
+        'deploy-pubsub.sh',
+        ['--project', 'p', '--topic', 't', '--bucket', 'b'],
+        /--bucket is for deploy-storage\.sh/,
+      ],
+      [
+        'deploy-storage.sh',
+        ['--bucket', 'b', '--project'],
+        /--project needs a value/,
+      ],
+      [
+        'deploy-storage.sh',
+        ['--bucket', 'b', '--project', 'p', '--secret', 'lowercase=x'],
+        /--secret expects VAR=SECRET/,
+      ],
+      [
+        'deploy-storage.sh',
+        [
+          '--bucket',
+          'b',
+          '--project',
+          'p',
+          '--concurrency',
+          '10',
+          '--cpu',
+          '0.5',
+        ],
+        /needs --cpu 1 or more/,
+      ],
+      [
+        'deploy-storage.sh',
+        ['--bucket', 'b', '--project', 'p', '--frobnicate'],
+        /unknown option: --frobnicate/,
+      ],
+      [
+        'bootstrap-iam.sh',
+        ['--project', 'p', '--composer-environment', 'e'],
+        /--composer-location is required/,
+      ],
+      [
+        'bootstrap-iam.sh',
+        ['--project', 'p', '--service-account', 'Bad_Name'],
+        /6-30 characters/,
+      ],
+      [
+        'bootstrap-iam.sh',
+        ['--project', 'p', '--register-airflow-user'],
+        /needs --composer-environment/,
+      ],
     ];
     for (const [name, args, message] of cases) {
       const r = script(name, [...args, '--dry-run']);

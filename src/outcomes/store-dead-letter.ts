@@ -1,0 +1,125 @@
+/**
+ * A rejected or expired (event, route) as a dead letter: the record built
+ * from the delivery (scrubbed of every credential this instance holds),
+ * stored in the sink, and the outcome's one ERROR line. When the store
+ * fails the line says `retry` and the caller makes the platform redeliver.
+ */
+import {createHash} from 'node:crypto';
+import {VERSION} from '../core/version';
+import {deliveredEventId, type TriggerEvent} from '../events/event';
+import type {Logger} from '../logging/logger';
+import {scrubSecrets} from '../logging/secrets';
+import type {RunRequest} from '../routing/render';
+import type {RouteMatch} from '../routing/route';
+import {dagRunId} from '../routing/run-id';
+import type {TriggerResult} from '../airflow/trigger';
+import {
+  serializableEvent,
+  type DeadLetterRecord,
+  type DeadLetterSink,
+} from './dead-letters';
+
+export interface DeadLetterInput {
+  outcome: {outcome: 'rejected' | 'expired'; reason: string};
+  /** The event exactly as delivered. */
+  delivered: unknown;
+  /** When this instance first saw the delivery (ISO 8601). */
+  firstSeen: string;
+  /** The normalized event and the route, when the event could be read and routed. */
+  event?: TriggerEvent;
+  match?: RouteMatch;
+  run?: RunRequest;
+  result?: TriggerResult;
+  /** The outcome line's fields (event, route, DAG, …); default: outcome and reason. */
+  fields?: Record<string, unknown>;
+}
+
+/** Stores the record and logs the outcome at ERROR; false (logged too) when the store failed, so the event is redelivered. */
+export async function storeDeadLetter(
+  sink: DeadLetterSink,
+  log: Logger,
+  input: DeadLetterInput,
+): Promise<boolean> {
+  const {outcome, delivered, match, run, result} = input;
+  const fields = input.fields ?? {
+    outcome: outcome.outcome,
+    reason: outcome.reason,
+  };
+  const event = serializableEvent(delivered);
+  const key =
+    input.event && match
+      ? dagRunId(input.event, match.route.name)
+      : unreadableKey(delivered, event);
+  const record: DeadLetterRecord = {
+    key,
+    outcome: outcome.outcome,
+    reason: outcome.reason,
+    route: match?.route.name,
+    environment: match?.route.environment,
+    dagId: run?.dagId,
+    dagRunId: run?.dagRunId,
+    httpStatus: result?.kind === 'response' ? result.status : undefined,
+    responseExcerpt: responseOf(result),
+    event,
+    eventId: deliveredEventId(delivered),
+    firstSeen: input.firstSeen,
+    launcherVersion: VERSION,
+  };
+  let deadLetter: string;
+  try {
+    deadLetter = await sink.write(scrubRecord(record));
+  } catch (err) {
+    // Nothing is dropped silently: the event goes back to the platform and is redelivered.
+    log.error(
+      {
+        ...fields,
+        outcome: 'retry',
+        deadLetterError: (err as Error).message,
+        wouldBe: outcome.outcome,
+      },
+      `retry: ${outcome.outcome} (${outcome.reason}) but the dead letter could not be stored; the event will be redelivered`,
+    );
+    return false;
+  }
+  log.error(
+    {...fields, responseExcerpt: record.responseExcerpt, deadLetter, event},
+    `${outcome.outcome}: ${outcome.reason}`,
+  );
+  return true;
+}
+
+/**
+ * The record key of an event that could not be read: from its CloudEvent id
+ * and source (or gen1 eventId) when it has them, the same whichever content
+ * mode delivered it; otherwise a hash of the whole body.
+ */
+function unreadableKey(delivered: unknown, serialized: unknown): string {
+  const d = (delivered ?? {}) as {
+    id?: unknown;
+    source?: unknown;
+    context?: {eventId?: unknown};
+  };
+  const id =
+    typeof d.id === 'string'
+      ? [d.id, typeof d.source === 'string' ? d.source : '']
+      : typeof d.context?.eventId === 'string'
+        ? [d.context.eventId, 'gen1']
+        : undefined;
+  return `unreadable-${createHash('sha256')
+    .update(JSON.stringify(id ?? serialized))
+    .digest('hex')
+    .slice(0, 40)}`;
+}
+
+/** The record as stored: no credential this instance knows, wherever an echoing server put it. */
+function scrubRecord(record: DeadLetterRecord): DeadLetterRecord {
+  return JSON.parse(scrubSecrets(JSON.stringify(record))) as DeadLetterRecord;
+}
+
+/** What Airflow (or the network) said, for outcome lines and records. */
+export function responseOf(
+  result: TriggerResult | undefined,
+): string | undefined {
+  if (!result) return undefined;
+  return result.kind === 'response' ? result.body : result.message;
+}
