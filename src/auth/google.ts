@@ -2,7 +2,7 @@
  * auth mode `google` (Cloud Composer 2/3): the OAuth2 access token of the
  * function's own service account, from Application Default Credentials,
  * scope cloud-platform. On Cloud Run functions that is the runtime's
- * metadata server, read directly (metadata.ts); elsewhere google-auth-library
+ * metadata server, read directly (google/metadata.ts); elsewhere google-auth-library
  * resolves ADC (a key file, federation, gcloud credentials, a VM).
  */
 import {BearerTokenAuth} from './bearer';

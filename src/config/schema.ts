@@ -1,6 +1,6 @@
 /**
  * The configuration file's schema. Shape only: cross-references, templates
- * and regexes are checked by `config.ts`, which compiles this into what the
+ * and regexes are checked by `compile.ts`, which compiles this into what the
  * handler runs. Written with check.ts rather than a schema library: loading
  * and building a library's schemas cost ~50 ms of every cold start.
  */

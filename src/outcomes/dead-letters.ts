@@ -3,7 +3,7 @@
  *
  * The seam: the handler hands every rejected or expired (event, route) to a
  * DeadLetterSink. With `deadLetters: gs://bucket/prefix/` configured that is
- * the Cloud Storage sink (deadletter-gcs.ts), which `dag-launcher replay`
+ * the Cloud Storage sink (dead-letters-gcs.ts), which `dag-launcher replay`
  * reads back; without it the record lives only in the outcome's ERROR log
  * line (the whole event included), for a log-based alert or sink.
  */

@@ -4,6 +4,8 @@
  * Google identity is stood in for by the metadata-server and Composer
  * front-door stand-ins; everything else is real. Runs are read back from
  * Airflow's own API.
+ *
+ * Over 300 lines: one shared real Airflow per generation is expensive to start, so every case that needs it lives in this one suite.
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';

@@ -22,6 +22,8 @@
  * Prints a table, then the JSON line with every figure (last line). Exit 1 if
  * a target is missed or an event was lost. Absolute times on shared machines
  * are noisy: the targets are ratios and counts.
+ *
+ * Over 300 lines: every figure is measured side by side against the same floor in one run, so the bench is one program with one report.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {createServer, Agent, request, type Server} from 'node:http';

@@ -4,6 +4,8 @@
  * OpenAPI specs, with tokens from the metadata-server stand-in. Assertions
  * follow the outcome contract: 2xx for triggered, duplicate and rejected;
  * 5xx for retry.
+ *
+ * Over 300 lines: one suite per server set-up (functions-framework + stand-ins), one case per row of the outcome contract.
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';

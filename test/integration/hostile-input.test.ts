@@ -10,6 +10,8 @@
  * The handler runs in-process (thousands of cases) against the Airflow
  * stand-in over loopback; a second property sends raw deliveries to the
  * function under the real functions-framework and checks it stays up.
+ *
+ * Over 300 lines: the generators of hostile input are shared by every property, so they live with them.
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';

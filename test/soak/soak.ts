@@ -18,6 +18,8 @@
  * unaccounted for.
  *
  * Options: --events N, --concurrency C (default 24), --fault-rate R (default 0.25), --seed S.
+ *
+ * Over 300 lines: the soak's harness (servers, fault proxy, instances), its event mix and its report are one program run as `npm run soak`.
  */
 import {RealAirflow} from '../support/airflow-server';
 import {FaultProxy} from '../support/fault-proxy';

@@ -6,6 +6,8 @@
  * api-server` (public API /api/v2, JWT from POST /auth/token); Airflow 2 runs
  * `airflow webserver` (/api/v1 with the basic-auth backend, optionally the
  * experimental API). Stopped by the PID this harness started.
+ *
+ * Over 300 lines: one lifecycle (PostgreSQL, migrations, users, api-server, scheduler, dag-processor) for two Airflow generations whose set-up differs at every step.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {

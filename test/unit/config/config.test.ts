@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines: one case per config rule, read as the README's key table.
+ */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {compileConfig} from '../../../src/config/compile';

@@ -3,6 +3,8 @@
  * --dry-run prints the exact gcloud commands. The dry run's output is itself
  * run (bash) against a recording stand-in for the gcloud CLI, and so is the
  * script without --dry-run: both must make the same gcloud calls.
+ *
+ * Over 300 lines: one case per deploy script and option combination, sharing the recording gcloud stand-in.
  */
 import {describe, test, before} from 'node:test';
 import assert from 'node:assert/strict';
