@@ -14,7 +14,7 @@ import {RealAirflow} from '../support/airflow-server';
 import {ComposerFrontDoorStandIn} from '../support/composer-front-door';
 import {FunctionProcess} from '../support/function-process';
 import {MetadataServerStandIn} from '../support/metadata-server';
-import {REPO, sharedJson} from '../support/paths';
+import {REPO, eventFixture} from '../support/paths';
 import {pubsubCloudEvent} from '../support/events';
 
 const step = (n: number, text: string) =>
@@ -73,8 +73,8 @@ async function main(): Promise<void> {
             name: 'files',
             match: {
               type: 'storage',
-              bucket: 'some-bucket',
-              name: {glob: 'folder/*'},
+              bucket: 'acme-landing',
+              name: {glob: 'incoming/orders/**/*.csv'},
             },
             dag: 'process_file',
             conf: {
@@ -101,11 +101,11 @@ async function main(): Promise<void> {
       specversion: '1.0',
       id: 'demo-storage-1',
       type: 'google.cloud.storage.object.v1.finalized',
-      source: '//storage.googleapis.com/projects/_/buckets/some-bucket',
-      subject: 'objects/folder/Test.cs',
+      source: '//storage.googleapis.com/projects/_/buckets/acme-landing',
+      subject: 'objects/incoming/orders/2026-11-20/orders.csv',
       time: new Date().toISOString(),
       datacontenttype: 'application/json',
-      data: sharedJson('events/StorageObjectData-simple.json'),
+      data: eventFixture('storage-object-int64-strings.json'),
     };
     const command = pubsubCloudEvent(
       {dag: 'handle_command', params: {full_refresh: true}},
@@ -113,7 +113,10 @@ async function main(): Promise<void> {
       {id: 'demo-command-1'},
     );
     for (const [what, ce] of [
-      ['storage  gs://some-bucket/folder/Test.cs', storage],
+      [
+        'storage  gs://acme-landing/incoming/orders/2026-11-20/orders.csv',
+        storage,
+      ],
       ['pubsub   {"dag":"handle_command"}', command],
       ['pubsub   (redelivery of the same message)', command],
     ] as const) {

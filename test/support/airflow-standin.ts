@@ -1,7 +1,8 @@
 /**
  * STAND-IN for an Airflow web server's REST API, for fast integration tests.
  * Every request is validated against Apache Airflow's official OpenAPI spec
- * (../shared/airflow-openapi) by openapi-backend; a request the spec refuses
+ * (from inside the provisioned Airflow packages, see openapi-specs.ts) by
+ * openapi-backend; a request the spec refuses
  * is answered 400 and recorded in `invalidRequests`, so a test can assert
  * that none happened. It keeps DAG runs in memory and answers like Airflow:
  * 409 for an existing dag_run_id, 404 for an unknown DAG.
@@ -17,11 +18,10 @@ import {
 } from 'node:http';
 import {closeServer, listenLoopback} from './http';
 import {readFileSync} from 'node:fs';
-import {resolve} from 'node:path';
 import {parse as parseYaml} from 'yaml';
 import OpenAPIBackend, {type Context, type Document} from 'openapi-backend';
 import addFormats from 'ajv-formats';
-import {SHARED} from './paths';
+import {airflowSpecPath} from './openapi-specs';
 
 export interface StoredRun {
   dag_id: string;
@@ -46,16 +46,7 @@ const specCache = new Map<string, Document>();
 function spec(api: 'v1' | 'v2'): Document {
   let d = specCache.get(api);
   if (!d) {
-    d = parseYaml(
-      readFileSync(
-        resolve(
-          SHARED,
-          'airflow-openapi',
-          api === 'v1' ? 'airflow-2-v1.yaml' : 'airflow-3-v2.yaml',
-        ),
-        'utf8',
-      ),
-    ) as Document;
+    d = parseYaml(readFileSync(airflowSpecPath(api), 'utf8')) as Document;
     specCache.set(api, d);
   }
   return structuredClone(d);

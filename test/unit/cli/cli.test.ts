@@ -5,7 +5,7 @@ import {spawnSync} from 'node:child_process';
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
-import {REPO, SHARED, fixture} from '../../support/paths';
+import {REPO, fixture} from '../../support/paths';
 import {
   legacyStorage,
   storageCloudEvent,
@@ -36,12 +36,12 @@ test('validate fails listing every problem', () => {
   assert.match(r.stderr, /routes\.0\.environment: unknown environment 'b'/);
 });
 
-test('explain: the structured Storage sample gives the expected trigger', () => {
+test('explain: a structured-mode Storage event gives the expected trigger', () => {
   const r = run(
     'explain',
     '--config',
     fixture('samples.yaml'),
-    resolve(SHARED, 'events/structured/StorageObjectDataWorkflows.json'),
+    fixture('events/structured/storage-object-finalized.json'),
   );
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
@@ -50,13 +50,15 @@ test('explain: the structured Storage sample gives the expected trigger', () => 
         route: 'sample-file',
         environment: 'local',
         dagId: 'process_file',
-        dagRunId: 'gcs__sample-file__MyFile__764b12ace93b923f19f4681407cdfe26',
+        dagRunId:
+          'gcs__sample-file__orders.csv__ba5111424b2fc7fbb612185eecec9d86',
         conf: {
-          uri: 'gs://sample-bucket/MyFile',
-          file: 'MyFile',
-          generation: '96883251',
-          size: 0,
-          event_time: '2021-11-25T21:04:32.279744Z',
+          uri: 'gs://acme-landing/incoming/orders/2026-11-20/orders.csv',
+          file: 'orders',
+          date: '2026-11-20',
+          generation: '1763632800123456',
+          size: 2048,
+          event_time: '2026-11-20T10:00:00.123Z',
         },
       },
     ],
@@ -64,12 +66,12 @@ test('explain: the structured Storage sample gives the expected trigger', () => 
   });
 });
 
-test('explain: the structured Pub/Sub sample gives the expected trigger', () => {
+test('explain: a structured-mode Pub/Sub event gives the expected trigger', () => {
   const r = run(
     'explain',
     '--config',
     fixture('samples.yaml'),
-    resolve(SHARED, 'events/structured/MessagePublishedData.json'),
+    fixture('events/structured/pubsub-message-published.json'),
   );
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
@@ -79,11 +81,11 @@ test('explain: the structured Pub/Sub sample gives the expected trigger', () => 
       environment: 'local',
       dagId: 'handle_message',
       dagRunId:
-        'pubsub__sample-message__message-id__1c46852a5ce27f4892b504e405ca7301',
+        'pubsub__sample-message__11500000000004__2f2b15e381fb6b82927f1e0f03d2c535',
       conf: {
-        text: 'test message 3',
-        attributes: {attr1: 'attr1-value'},
-        ordering_key: 'ordering-key',
+        text: 'refresh the marts',
+        attributes: {kind: 'note'},
+        ordering_key: 'marts',
       },
     },
   ]);
@@ -92,7 +94,9 @@ test('explain: the structured Pub/Sub sample gives the expected trigger', () => 
 test('explain: a gen1 {data, context} body explains like its gen2 twin, and rejections are listed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-'));
   const ce = storageCloudEvent(
-    storageData('MyReport', {bucket: 'sample-bucket'}),
+    storageData('incoming/orders/2026-11-21/returns.csv', {
+      bucket: 'acme-landing',
+    }),
   );
   writeFileSync(join(dir, 'gen2.json'), JSON.stringify(ce));
   writeFileSync(join(dir, 'gen1.json'), JSON.stringify(legacyStorage(ce)));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {normalizeEvent} from '../../../src/events/normalize';
 import {InvalidEventError} from '../../../src/core/errors';
 import {PUBSUB_PUBLISHED, STORAGE_FINALIZED} from '../../../src/events/event';
-import {sharedJson} from '../../support/paths';
+import {eventFixture} from '../../support/paths';
 import {
   legacyPubsub,
   legacyStorage,
@@ -30,12 +30,12 @@ function binary(
   };
 }
 
-test('Google storage sample (int64 as strings) normalizes with numeric size and string generation', () => {
+test('a storage object with int64 fields as strings (the JSON API form) normalizes with numeric size and string generation', () => {
   const e = normalizeEvent(
     binary(
       STORAGE_FINALIZED,
-      '//storage.googleapis.com/projects/_/buckets/some-bucket',
-      sharedJson('events/StorageObjectData-simple.json'),
+      '//storage.googleapis.com/projects/_/buckets/acme-landing',
+      eventFixture('storage-object-int64-strings.json'),
     ),
   );
   assert.equal(e.kind, 'storage');
@@ -48,71 +48,67 @@ test('Google storage sample (int64 as strings) normalizes with numeric size and 
       ct: e.storage!.contentType,
     },
     {
-      bucket: 'some-bucket',
-      name: 'folder/Test.cs',
-      generation: '1587627537231057',
-      size: 352,
-      ct: 'text/plain',
+      bucket: 'acme-landing',
+      name: 'incoming/orders/2026-11-20/orders.csv',
+      generation: '1763632800123456',
+      size: 2048,
+      ct: 'text/csv',
     },
   );
 });
 
-test('Google storage sample with int64 as numbers gives the same types', () => {
+test('a storage object with int64 fields as numbers gives the same types', () => {
   const e = normalizeEvent(
     binary(
       STORAGE_FINALIZED,
-      '//storage.googleapis.com/projects/_/buckets/sample-bucket',
-      sharedJson('events/StorageObjectData-complex.json'),
+      '//storage.googleapis.com/projects/_/buckets/acme-exports',
+      eventFixture('storage-object-int64-numbers.json'),
     ),
   );
-  assert.equal(e.storage!.generation, '96883251');
+  assert.equal(e.storage!.generation, '42');
   assert.equal(e.storage!.size, 0);
   assert.deepEqual(e.storage!.metadata, {});
 });
 
-test('structured-mode storage sample keeps its CloudEvent attributes', () => {
+test('a structured-mode storage event keeps its CloudEvent attributes', () => {
   const e = normalizeEvent(
-    sharedJson('events/structured/StorageObjectDataWorkflows.json'),
+    eventFixture('structured/storage-object-finalized.json'),
   );
-  assert.equal(e.id, '1234567');
-  assert.equal(e.subject, 'objects/MyFile');
-  assert.equal(e.time, '2021-11-25T21:04:32.279744Z');
-  assert.equal(e.storage!.bucket, 'sample-bucket');
+  assert.equal(e.id, '16329901727045201');
+  assert.equal(e.subject, 'objects/incoming/orders/2026-11-20/orders.csv');
+  assert.equal(e.time, '2026-11-20T10:00:00.123Z');
+  assert.equal(e.storage!.bucket, 'acme-landing');
 });
 
-test('Pub/Sub text sample: attributes, text and no JSON', () => {
+test('a Pub/Sub text message: attributes, text and no JSON', () => {
   const e = normalizeEvent(
     binary(
       PUBSUB_PUBLISHED,
-      '//pubsub.googleapis.com/projects/my-project/topics/my-topic',
-      sharedJson('events/MessagePublishedData-text.json'),
+      '//pubsub.googleapis.com/projects/acme-data/topics/airflow-commands',
+      eventFixture('pubsub-message-text.json'),
     ),
   );
-  assert.equal(e.pubsub!.text, 'test message 3');
+  assert.equal(e.pubsub!.text, 'refresh the marts');
   assert.equal(e.pubsub!.json, undefined);
-  assert.deepEqual(e.pubsub!.attributes, {attr1: 'attr1-value'});
-  assert.equal(e.pubsub!.topic, 'projects/my-project/topics/my-topic');
-  assert.equal(e.pubsub!.messageId, 'message-id');
+  assert.deepEqual(e.pubsub!.attributes, {kind: 'note'});
+  assert.equal(e.pubsub!.topic, 'projects/acme-data/topics/airflow-commands');
+  assert.equal(e.pubsub!.messageId, '11500000000001');
 });
 
-test('Pub/Sub binary sample: bytes that are not UTF-8 text keep only their base64', () => {
-  const bin = {...sharedJson('events/MessagePublishedData-binary.json')};
-  (bin.message as Record<string, unknown>).data = Buffer.from([
-    0xff, 0xfe, 0x01,
-  ]).toString('base64');
+test('a Pub/Sub binary message: bytes that are not UTF-8 text keep only their base64', () => {
   const e = normalizeEvent(
     binary(
       PUBSUB_PUBLISHED,
       '//pubsub.googleapis.com/projects/p/topics/t',
-      bin,
+      eventFixture('pubsub-message-binary.json'),
     ),
   );
   assert.equal(e.pubsub!.text, undefined);
-  assert.equal(e.pubsub!.data, '//4B');
+  assert.equal(e.pubsub!.data, '3q2+7w==');
 });
 
 test('Pub/Sub snake_case duplicates (message_id, publish_time) are accepted, camelCase wins', () => {
-  const dup = sharedJson('events/MessagePublishedData-duplicatedFields.json');
+  const dup = eventFixture('pubsub-message-duplicated-fields.json');
   const e = normalizeEvent(
     binary(
       PUBSUB_PUBLISHED,
@@ -120,8 +116,8 @@ test('Pub/Sub snake_case duplicates (message_id, publish_time) are accepted, cam
       dup,
     ),
   );
-  assert.equal(e.pubsub!.messageId, 'message-id');
-  assert.equal(e.pubsub!.publishTime, '2021-02-05T04:06:14.109Z');
+  assert.equal(e.pubsub!.messageId, '11500000000003');
+  assert.equal(e.pubsub!.publishTime, '2026-11-20T10:07:00.000Z');
   const snakeOnly = {
     message: {
       data: '',
