@@ -1,7 +1,7 @@
 /**
  * The arrows of src/, checked by `npm run lint` (dependency-cruiser, type
  * imports included): no import cycle, and each folder imports only the
- * folders listed below it here. Bottom first.
+ * folders listed before it here (bottom layer first).
  */
 const LAYERS = [
   ['core'], // typed errors, the version, the HTTP client
