@@ -125,3 +125,24 @@ test('explain: a gen1 {data, context} body explains like its gen2 twin, and reje
     /unsupported event type 'google.cloud.audit.log.v1.written'/,
   );
 });
+
+test("explain prints the note it would send, capped at Airflow's 1,000 characters", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dl-'));
+  writeFileSync(
+    join(dir, 'notes.yaml'),
+    'environments: {local: {url: "http://127.0.0.1:8080", api: v2}}\nroutes:\n  - {name: n, dag: load, note: "loaded from {{ name }}"}\n',
+  );
+  const short = storageCloudEvent(storageData('in/a.csv'));
+  const long = storageCloudEvent(storageData(`in/${'n'.repeat(1021)}`));
+  writeFileSync(join(dir, 'short.json'), JSON.stringify(short));
+  writeFileSync(join(dir, 'long.json'), JSON.stringify(long));
+  const explain = (f: string) => {
+    const r = run('explain', '--config', join(dir, 'notes.yaml'), join(dir, f));
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).triggers[0].note as string;
+  };
+  assert.equal(explain('short.json'), 'loaded from in/a.csv');
+  const note = explain('long.json');
+  assert.equal([...note].length, 1000);
+  assert.equal(note, `loaded from in/${'n'.repeat(984)}\u2026`);
+});
