@@ -218,7 +218,7 @@ export const EnvironmentSchema = refine(
 export const RouteSchema = strictObject({
   name: string({
     regex: /^[A-Za-z0-9_.-]{1,64}$/,
-    message: 'route names are 1-64 characters of A-Z a-z 0-9 _ . -',
+    message: 'expected a route name: 1-64 characters of A-Z a-z 0-9 _ . -',
   }),
   description: optional(text),
   /** Optional when exactly one environment is configured. */
@@ -243,7 +243,7 @@ export const ConfigSchema = strictObject({
   environments: record(
     string({
       regex: /^[A-Za-z0-9_.-]+$/,
-      message: 'environment names are A-Z a-z 0-9 _ . -',
+      message: 'expected an environment name of A-Z a-z 0-9 _ . -',
     }),
     EnvironmentSchema,
   ),

@@ -26,9 +26,7 @@ export function capNote(rendered: string): string {
   const note = rendered.replace(UNSTORABLE, '\uFFFD');
   // Each code point is one or two UTF-16 units: a short string needs no count.
   if (note.length <= NOTE_MAX_CHARACTERS) return note;
-  let count = 0;
-  for (const _ of note) if (++count > NOTE_MAX_CHARACTERS) break;
-  if (count <= NOTE_MAX_CHARACTERS) return note;
+  if (codePoints(note, NOTE_MAX_CHARACTERS) <= NOTE_MAX_CHARACTERS) return note;
 
   const budget = NOTE_MAX_CHARACTERS - 1; // the ellipsis is one code point
   graphemes ??= new Intl.Segmenter('und', {granularity: 'grapheme'});
@@ -45,8 +43,10 @@ export function capNote(rendered: string): string {
   return `${note.slice(0, end)}${ELLIPSIS}`;
 }
 
-function codePoints(s: string): number {
+/** Code points in a well-formed string, counting stopped once past `stopAfter`. */
+function codePoints(s: string, stopAfter = Infinity): number {
   let n = 0;
-  for (const _ of s) n++;
+  for (let i = 0; i < s.length && n <= stopAfter; n++)
+    i += s.codePointAt(i)! > 0xffff ? 2 : 1;
   return n;
 }

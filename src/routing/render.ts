@@ -59,7 +59,9 @@ export function renderRun(
     conf: conf as Record<string, unknown>,
     ...(note === undefined
       ? {}
-      : {note: capNote(typeof note === 'string' ? note : JSON.stringify(note))}),
+      : {
+          note: capNote(typeof note === 'string' ? note : JSON.stringify(note)),
+        }),
   };
 }
 
