@@ -16,6 +16,8 @@ export interface Explanation {
     dagId: string;
     dagRunId: string;
     conf: Record<string, unknown>;
+    /** The note as sent: rendered, then capped to Airflow's 1,000 characters. */
+    note?: string;
   }[];
   rejected: {route?: string; reason: string}[];
 }
@@ -45,6 +47,7 @@ export function explainEvent(
         dagId: run.dagId,
         dagRunId: run.dagRunId,
         conf: run.conf,
+        ...(run.note !== undefined && {note: run.note}),
       });
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;

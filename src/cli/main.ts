@@ -91,7 +91,11 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      // Every problem at once (shape and meaning), so one edit fixes them all.
+      const n = err.problems.length;
+      process.stderr.write(
+        `${err.message}\n${n} problem${n === 1 ? '' : 's'}\n`,
+      );
       return 1;
     }
     throw err;

@@ -13,7 +13,14 @@ export interface Check<T> {
   (value: unknown, at: string, problems: string[]): T | Invalid;
   /** Set by optional() and withDefault(): what an absent object key becomes. */
   absent?: () => T;
+  /** Set by strictObject(), record() and array(): what salvage.ts looks into. */
+  parts?: Parts;
 }
+
+export type Parts =
+  | {kind: 'object'; shape: Shape}
+  | {kind: 'record'; value: Check<unknown>}
+  | {kind: 'array'; item: Check<unknown>};
 
 export type Infer<C> = C extends Check<infer T> ? T : never;
 
@@ -108,7 +115,7 @@ export function array<T>(
   item: Check<T>,
   opts: {min?: number} = {},
 ): Check<T[]> {
-  return (v, at, problems) => {
+  const check: Check<T[]> = (v, at, problems) => {
     if (!Array.isArray(v))
       return report(problems, at, `expected a list, got ${describe(v)}`);
     if (opts.min !== undefined && v.length < opts.min)
@@ -122,9 +129,11 @@ export function array<T>(
     });
     return ok ? out : INVALID;
   };
+  check.parts = {kind: 'array', item};
+  return check;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A map with free keys (checked by `key`) and values of one shape. */
@@ -132,7 +141,7 @@ export function record<T>(
   key: Check<string>,
   value: Check<T>,
 ): Check<Record<string, T>> {
-  return (v, at, problems) => {
+  const check: Check<Record<string, T>> = (v, at, problems) => {
     if (!isPlainObject(v))
       return report(problems, at, `expected an object, got ${describe(v)}`);
     const out: Record<string, T> = {};
@@ -145,6 +154,8 @@ export function record<T>(
     }
     return ok ? out : INVALID;
   };
+  check.parts = {kind: 'record', value};
+  return check;
 }
 
 type Shape = Record<string, Check<unknown>>;
@@ -161,7 +172,7 @@ export type ObjectOf<S extends Shape> = Flat<
 /** An object with exactly these keys: an unknown key is a problem (a typo must not be silently ignored). */
 export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
   const keys = Object.keys(shape);
-  return (v, at, problems) => {
+  const check: Check<ObjectOf<S>> = (v, at, problems) => {
     if (!isPlainObject(v))
       return report(problems, at, `expected an object, got ${describe(v)}`);
     const out: Record<string, unknown> = {};
@@ -174,7 +185,7 @@ export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
           if (d !== undefined) out[k] = d;
         } else {
           ok = false;
-          report(problems, join(at, k), 'required');
+          report(problems, join(at, k), 'required; add it');
         }
         continue;
       }
@@ -188,11 +199,13 @@ export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
       report(
         problems,
         at,
-        `unknown key${extra.length > 1 ? 's' : ''} ${extra.map(k => `'${k}'`).join(', ')} (known: ${keys.join(', ')})`,
+        `unknown key${extra.length > 1 ? 's' : ''} ${extra.map(k => `'${k}'`).join(', ')}; remove ${extra.length > 1 ? 'them' : 'it'} or correct the spelling (known: ${keys.join(', ')})`,
       );
     }
     return ok ? (out as ObjectOf<S>) : INVALID;
   };
+  check.parts = {kind: 'object', shape};
+  return check;
 }
 
 export function optional<T>(
@@ -202,6 +215,7 @@ export function optional<T>(
     T | undefined
   > & {absent: () => undefined};
   c.absent = () => undefined;
+  c.parts = check.parts;
   return c;
 }
 
@@ -214,6 +228,7 @@ export function withDefault<T>(
     absent: () => T;
   };
   c.absent = fallback;
+  c.parts = check.parts;
   return c;
 }
 

@@ -10,7 +10,8 @@ import {
 } from '../patterns/template';
 import {PUBSUB_PUBLISHED, STORAGE_FINALIZED} from '../events/event';
 import {CONTEXT_ROOTS} from '../events/context';
-import type {RawRoute} from './schema';
+import type {MatchConfig, RawRoute} from './schema';
+import {eventKindProblems, topicProblems} from './route-rules';
 import {
   DAG_ID,
   type Environment,
@@ -24,8 +25,22 @@ const TYPE_SHORTHANDS: Record<string, string> = {
   pubsub: PUBSUB_PUBLISHED,
 };
 
+type MatchMaps = 'metadata' | 'attributes' | 'json';
+/** A route's `match` as far as its shape is right: a malformed map entry is undefined. */
+export type SalvagedMatch = Omit<MatchConfig, MatchMaps> & {
+  [K in MatchMaps]?: Record<
+    string,
+    NonNullable<MatchConfig[K]>[string] | undefined
+  >;
+};
+/** A route as far as its shape is right (salvage.ts): a malformed field is absent. */
+export type SalvagedRoute = Partial<Omit<RawRoute, 'match' | 'allowedDags'>> & {
+  match?: SalvagedMatch;
+  allowedDags?: (string | undefined)[];
+};
+
 export function compileRoute(
-  r: RawRoute,
+  r: SalvagedRoute,
   at: string,
   envs: Map<string, Environment>,
   problems: string[],
@@ -34,27 +49,29 @@ export function compileRoute(
   let environment = r.environment;
   if (environment === undefined) {
     if (envs.size === 1) environment = [...envs.keys()][0]!;
-    else
+    // With none, the config-wide 'at least one environment' problem says it.
+    else if (envs.size > 1)
       problems.push(
-        `${at}.environment: required when more than one environment is configured`,
+        `${at}.environment: required when more than one environment is configured; name one of ${[...envs.keys()].join(', ')}`,
       );
   } else if (!envs.has(environment)) {
     problems.push(
-      `${at}.environment: unknown environment '${environment}' (known: ${[...envs.keys()].join(', ')})`,
+      `${at}.environment: unknown environment '${environment}'; use one of ${[...envs.keys()].join(', ') || '(none configured)'}`,
     );
   }
 
+  const m = wellFormedMatch(r.match);
   let types: Set<string> | undefined;
-  if (r.match.type !== undefined) {
+  if (m.type !== undefined) {
     types = new Set(
-      (Array.isArray(r.match.type) ? r.match.type : [r.match.type]).map(
+      (Array.isArray(m.type) ? m.type : [m.type]).map(
         t => TYPE_SHORTHANDS[t] ?? t,
       ),
     );
     for (const t of types) {
       if (t !== STORAGE_FINALIZED && t !== PUBSUB_PUBLISHED) {
         problems.push(
-          `${at}.match.type: unsupported event type '${t}' (storage, pubsub, ${STORAGE_FINALIZED}, ${PUBSUB_PUBLISHED})`,
+          `${at}.match.type: unsupported event type '${t}'; use storage, pubsub, ${STORAGE_FINALIZED} or ${PUBSUB_PUBLISHED}`,
         );
       }
     }
@@ -73,7 +90,6 @@ export function compileRoute(
       problems.push(`${path}: ${(err as Error).message}`);
     }
   };
-  const m = r.match;
   if (m.bucket !== undefined)
     add('bucket', m.bucket, c => c.bucket, `${at}.match.bucket`);
   if (m.name !== undefined)
@@ -124,28 +140,7 @@ export function compileRoute(
     );
   }
 
-  const dag = compile(r.dag, `${at}.dag`, problems);
-  const allowedDags = r.allowedDags ? new Set(r.allowedDags) : undefined;
-  if (allowedDags) {
-    for (const d of allowedDags)
-      if (!DAG_ID.test(d))
-        problems.push(
-          `${at}.allowedDags: '${d}' is not a valid Airflow dag_id`,
-        );
-  }
-  if (hasTemplate(r.dag)) {
-    if (!allowedDags)
-      problems.push(
-        `${at}.allowedDags: required because dag '${r.dag}' comes from the event`,
-      );
-  } else {
-    if (!DAG_ID.test(r.dag))
-      problems.push(
-        `${at}.dag: '${r.dag}' is not a valid Airflow dag_id (A-Z a-z 0-9 _ . -, at most 250)`,
-      );
-    if (allowedDags && !allowedDags.has(r.dag))
-      problems.push(`${at}.dag: '${r.dag}' is not in allowedDags`);
-  }
+  const {dag, allowedDags} = compileDag(r, at, problems);
   const conf =
     r.conf === undefined
       ? undefined
@@ -156,13 +151,18 @@ export function compileRoute(
     !(conf.kind === 'template' && conf.template.kind === 'value')
   ) {
     problems.push(
-      `${at}.conf: must be an object (or a single {{ }} expression giving one)`,
+      `${at}.conf: must be an object (or a single {{ }} expression giving one); wrap the value, e.g. conf: {value: ...}`,
     );
   }
   const note =
     r.note === undefined ? undefined : compile(r.note, `${at}.note`, problems);
 
-  if (problems.length > before || !dag) return undefined;
+  if (m.topic !== undefined)
+    problems.push(...topicProblems(m.topic, `${at}.match.topic`));
+  problems.push(...eventKindProblems({at, types, match: m, dag, conf, note}));
+
+  if (problems.length > before || !dag || r.name === undefined)
+    return undefined;
   return {
     name: r.name,
     environment: environment!,
@@ -173,6 +173,52 @@ export function compileRoute(
     conf,
     note,
   };
+}
+
+/** The match without its malformed map entries (reported already), as the matcher code reads it. */
+function wellFormedMatch(match: SalvagedMatch | undefined): MatchConfig {
+  const out: Record<string, unknown> = {...match};
+  for (const key of ['metadata', 'attributes', 'json'] as const) {
+    const entries = match?.[key];
+    if (entries)
+      out[key] = Object.fromEntries(
+        Object.entries(entries).filter(([, spec]) => spec !== undefined),
+      );
+  }
+  return out as MatchConfig;
+}
+
+function compileDag(
+  r: SalvagedRoute,
+  at: string,
+  problems: string[],
+): {dag?: Template; allowedDags?: Set<string>} {
+  const allowedDags = r.allowedDags
+    ? new Set(r.allowedDags.filter(d => d !== undefined))
+    : undefined;
+  for (const d of allowedDags ?? [])
+    if (!DAG_ID.test(d)) problems.push(`${at}.allowedDags: ${dagIdMistake(d)}`);
+  if (r.dag === undefined) return {allowedDags};
+  const dag = compile(r.dag, `${at}.dag`, problems);
+  if (hasTemplate(r.dag)) {
+    if (!allowedDags)
+      problems.push(
+        `${at}.allowedDags: required because dag '${r.dag}' comes from the event; list the DAGs it may name`,
+      );
+  } else {
+    if (!DAG_ID.test(r.dag)) problems.push(`${at}.dag: ${dagIdMistake(r.dag)}`);
+    if (allowedDags && !allowedDags.has(r.dag))
+      problems.push(
+        `${at}.dag: '${r.dag}' is not in allowedDags; add it there, or remove allowedDags`,
+      );
+  }
+  return {dag, allowedDags};
+}
+
+function dagIdMistake(id: string): string {
+  if (id === '.' || id === '..')
+    return `'${id}' cannot be a dag_id: in the API's URL (/dags/${id}/dagRuns) it is a path segment that names another path; rename the DAG`;
+  return `'${id}' is not a valid Airflow dag_id; use 1-250 characters of A-Z a-z 0-9 _ . -`;
 }
 
 function compile(

@@ -5,55 +5,41 @@
  */
 import {ConfigError} from '../core/errors';
 
-import {run} from './check';
+import {INVALID, run} from './check';
+import {salvage} from './salvage';
 import {
   ConfigSchema,
-  RouteSchema,
   type AuthConfig,
   type RawConfig,
-  type RawRoute,
+  type RawEnvironment,
 } from './schema';
 import {parseGsUri} from './gs-uri';
-import {compileRoute} from './compile-route';
+import {compileRoute, type SalvagedRoute} from './compile-route';
 import type {Environment, LauncherConfig, Route} from './types';
+
+/** A config as far as its shape is right (salvage.ts): what is malformed is absent, or undefined in maps and lists. */
+interface SalvagedConfig {
+  environments?: Record<string, RawEnvironment | undefined>;
+  routes?: (SalvagedRoute | undefined)[];
+  requestTimeout?: number;
+  functionTimeout?: number;
+  retry?: Partial<RawConfig['retry']>;
+}
 
 /** Validates and compiles a parsed config; throws ConfigError listing every problem. */
 export function compileConfig(raw: unknown, origin: string): LauncherConfig {
   const parsed = run(ConfigSchema, raw);
-  if (!parsed.ok) {
-    // Report the shape problems and, for the routes whose shape is fine, their meaning problems too.
-    throw new ConfigError(
-      [...parsed.problems, ...semanticProblems(raw)],
-      origin,
-    );
-  }
+  const problems = parsed.ok ? [] : [...parsed.problems];
+  // Meaning is checked on every well-formed part even when another part is
+  // malformed, so one pass lists every problem.
+  const salvaged = parsed.ok ? parsed.value : salvage(ConfigSchema, raw);
+  if (salvaged === INVALID) throw new ConfigError(problems, origin);
+  const {environments, routes} = checkMeaning(
+    salvaged as SalvagedConfig,
+    problems,
+  );
+  if (!parsed.ok || problems.length) throw new ConfigError(problems, origin);
   const cfg: RawConfig = parsed.value;
-  const problems: string[] = [];
-
-  const environments = new Map<string, Environment>();
-  for (const [name, e] of Object.entries(cfg.environments)) {
-    environments.set(name, {
-      name,
-      url: (e.url ?? '').replace(/\/+$/, ''),
-      composer: e.composer,
-      api: e.api,
-      auth: e.auth,
-    });
-    if (e.url) problems.push(...transportProblems(name, e.url, e.auth));
-    else if (e.auth.mode === 'none')
-      problems.push(
-        `environments.${name}.auth: mode 'none' is only allowed for loopback URLs`,
-      );
-  }
-  if (environments.size === 0)
-    problems.push('environments: at least one Airflow environment is required');
-  if (cfg.requestTimeout >= cfg.functionTimeout) {
-    problems.push(
-      `requestTimeout: ${cfg.requestTimeout}ms must be below functionTimeout ${cfg.functionTimeout}ms`,
-    );
-  }
-  const routes = compileRoutes(cfg.routes, environments, problems);
-  if (problems.length) throw new ConfigError(problems, origin);
   return {
     environments,
     routes,
@@ -71,8 +57,58 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
   };
 }
 
+/** References, transport rules, timeouts and routes: the rules that span keys. */
+function checkMeaning(
+  cfg: SalvagedConfig,
+  problems: string[],
+): {environments: Map<string, Environment>; routes: Route[]} {
+  const environments = new Map<string, Environment>();
+  for (const [name, e] of Object.entries(cfg.environments ?? {})) {
+    // A malformed environment still counts as a name routes may refer to.
+    environments.set(name, {
+      name,
+      url: (e?.url ?? '').replace(/\/+$/, ''),
+      composer: e?.composer,
+      api: e?.api ?? 'auto',
+      auth: e?.auth ?? {mode: 'google', scopes: []},
+    });
+    if (!e) continue;
+    if (e.url) problems.push(...transportProblems(name, e.url, e.auth));
+    else if (e.auth.mode === 'none')
+      problems.push(
+        `environments.${name}.auth: mode 'none' is only allowed for loopback URLs; use google (Composer's default) or iap`,
+      );
+  }
+  if (cfg.environments && environments.size === 0)
+    problems.push(
+      'environments: at least one Airflow environment is required; add one, e.g. environments: {prod: {url: https://AIRFLOW_URI}}',
+    );
+  const {requestTimeout, functionTimeout} = cfg;
+  if (
+    requestTimeout !== undefined &&
+    functionTimeout !== undefined &&
+    requestTimeout >= functionTimeout
+  ) {
+    problems.push(
+      `requestTimeout: ${requestTimeout}ms must be below functionTimeout ${functionTimeout}ms; lower requestTimeout, or raise functionTimeout together with gcloud --timeout`,
+    );
+  }
+  const {initialBackoff, maxBackoff} = cfg.retry ?? {};
+  if (
+    initialBackoff !== undefined &&
+    maxBackoff !== undefined &&
+    maxBackoff < initialBackoff
+  ) {
+    problems.push(
+      `retry.maxBackoff: ${maxBackoff}ms is below retry.initialBackoff ${initialBackoff}ms, so backoff can never grow; raise maxBackoff to at least initialBackoff, or lower initialBackoff`,
+    );
+  }
+  const routes = compileRoutes(cfg.routes ?? [], environments, problems);
+  return {environments, routes};
+}
+
 function compileRoutes(
-  raw: (RawRoute | undefined)[],
+  raw: (SalvagedRoute | undefined)[],
   environments: Map<string, Environment>,
   problems: string[],
 ): Route[] {
@@ -81,42 +117,17 @@ function compileRoutes(
   raw.forEach((r, i) => {
     if (!r) return;
     const at = `routes.${i}`;
-    if (seen.has(r.name))
-      problems.push(`${at}.name: duplicate route name '${r.name}'`);
-    seen.add(r.name);
+    if (r.name !== undefined) {
+      if (seen.has(r.name))
+        problems.push(
+          `${at}.name: duplicate route name '${r.name}'; rename one (the name is part of each dag_run_id)`,
+        );
+      seen.add(r.name);
+    }
     const route = compileRoute(r, at, environments, problems);
     if (route) routes.push(route);
   });
   return routes;
-}
-
-function semanticProblems(raw: unknown): string[] {
-  if (!raw || typeof raw !== 'object') return [];
-  const {environments, routes} = raw as {
-    environments?: unknown;
-    routes?: unknown;
-  };
-  if (!Array.isArray(routes)) return [];
-  const envs = new Map<string, Environment>();
-  if (environments && typeof environments === 'object') {
-    for (const name of Object.keys(environments))
-      envs.set(name, {
-        name,
-        url: '',
-        api: 'v2',
-        auth: {mode: 'google', scopes: []},
-      });
-  }
-  const problems: string[] = [];
-  compileRoutes(
-    routes.map(r => {
-      const p = run(RouteSchema, r);
-      return p.ok ? p.value : undefined;
-    }),
-    envs,
-    problems,
-  );
-  return problems;
 }
 
 function isLoopback(url: string): boolean {
@@ -136,7 +147,7 @@ function transportProblems(
   const loopback = isLoopback(url);
   if (auth.mode === 'none' && !loopback)
     return [
-      `${at}.auth: mode 'none' is only allowed for loopback URLs (got ${url})`,
+      `${at}.auth: mode 'none' is only allowed for loopback URLs (got ${url}); use google, iap, basic or airflow-jwt`,
     ];
   if (url.startsWith('http://') && !loopback)
     return [

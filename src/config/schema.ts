@@ -16,7 +16,6 @@ import {
   record,
   refine,
   report,
-  run,
   strictObject,
   string,
   tagged,
@@ -38,19 +37,34 @@ const UNIT_MS: Record<string, number> = {
 };
 const DURATION_MESSAGE = 'expected a duration like 30s, 5m, 6h or 1d';
 
-/** `30s`, `5m`, `6h`, `1d`, `250ms`, or a number of seconds. Parsed to milliseconds. */
-export const Duration: Check<number> = (v, at, problems) => {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0)
+/** `30s`, `5m`, `6h`, `1d`, `250ms`, or a number of seconds, in milliseconds (0 included). */
+function durationMs(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0)
     return Math.round(v * 1000);
   const m = typeof v === 'string' ? DURATION.exec(v) : null;
-  if (m) return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
-  return report(problems, at, DURATION_MESSAGE);
+  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2]!]!) : undefined;
+}
+
+/**
+ * A duration in the config: parsed to milliseconds, at least 1 ms. Zero is
+ * refused: a 0 ms timeout fails every call, a 0 s maxEventAge dead-letters
+ * every retry, a 0 backoff retries in a busy loop.
+ */
+export const Duration: Check<number> = (v, at, problems) => {
+  const ms = durationMs(v);
+  if (ms === undefined) return report(problems, at, DURATION_MESSAGE);
+  if (ms < 1)
+    return report(
+      problems,
+      at,
+      `${JSON.stringify(v)} is no time at all; ${DURATION_MESSAGE} (at least 1ms)`,
+    );
+  return ms;
 };
 
-/** Parses a duration outside a config file (env vars); undefined when it is not one. */
+/** Parses a duration outside a config file (env vars, where 0 may mean "always"); undefined when it is not one. */
 export function parseDuration(value: string): number | undefined {
-  const r = run(Duration, value);
-  return r.ok ? r.value : undefined;
+  return durationMs(value);
 }
 
 const text = string();
@@ -204,7 +218,7 @@ export const EnvironmentSchema = refine(
 export const RouteSchema = strictObject({
   name: string({
     regex: /^[A-Za-z0-9_.-]{1,64}$/,
-    message: 'route names are 1-64 characters of A-Z a-z 0-9 _ . -',
+    message: 'expected a route name: 1-64 characters of A-Z a-z 0-9 _ . -',
   }),
   description: optional(text),
   /** Optional when exactly one environment is configured. */
@@ -229,7 +243,7 @@ export const ConfigSchema = strictObject({
   environments: record(
     string({
       regex: /^[A-Za-z0-9_.-]+$/,
-      message: 'environment names are A-Z a-z 0-9 _ . -',
+      message: 'expected an environment name of A-Z a-z 0-9 _ . -',
     }),
     EnvironmentSchema,
   ),

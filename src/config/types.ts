@@ -65,5 +65,9 @@ export interface LauncherConfig {
   origin: string;
 }
 
-/** Airflow's dag_id rule (airflow.utils.helpers.KEY_REGEX), 250 characters at most. */
-export const DAG_ID = /^[A-Za-z0-9_.-]{1,250}$/;
+/**
+ * Airflow's dag_id rule (airflow.utils.helpers.KEY_REGEX), 250 characters at
+ * most, less `.` and `..`: Airflow accepts them, but in the API's URL they are
+ * dot segments (`/dags/../dagRuns` is `/dagRuns`), so no call can reach them.
+ */
+export const DAG_ID = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,250}$/;

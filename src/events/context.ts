@@ -5,10 +5,8 @@
  */
 import type {TriggerEvent} from './event';
 
-export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
-  'event',
-  'captures',
-  // Cloud Storage
+/** Variables only a Cloud Storage event has. */
+export const STORAGE_ROOTS: ReadonlySet<string> = new Set([
   'bucket',
   'name',
   'dirname',
@@ -25,7 +23,10 @@ export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
   'md5Hash',
   'crc32c',
   'storageClass',
-  // Pub/Sub
+]);
+
+/** Variables only a Pub/Sub event has. */
+export const PUBSUB_ROOTS: ReadonlySet<string> = new Set([
   'topic',
   'topicId',
   'subscription',
@@ -36,6 +37,13 @@ export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
   'data',
   'text',
   'json',
+]);
+
+export const CONTEXT_ROOTS: ReadonlySet<string> = new Set([
+  'event',
+  'captures',
+  ...STORAGE_ROOTS,
+  ...PUBSUB_ROOTS,
 ]);
 
 export function eventContext(e: TriggerEvent): Record<string, unknown> {

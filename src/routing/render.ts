@@ -6,6 +6,7 @@ import {DAG_ID, type LauncherConfig, type ValueTemplate} from '../config/types';
 import type {TriggerEvent} from '../events/event';
 import {RejectedError} from '../core/errors';
 import {dagRunId} from './run-id';
+import {capNote} from './note';
 import {renderTemplate} from '../patterns/template';
 import type {RouteMatch} from './route';
 
@@ -58,7 +59,9 @@ export function renderRun(
     conf: conf as Record<string, unknown>,
     ...(note === undefined
       ? {}
-      : {note: typeof note === 'string' ? note : JSON.stringify(note)}),
+      : {
+          note: capNote(typeof note === 'string' ? note : JSON.stringify(note)),
+        }),
   };
 }
 

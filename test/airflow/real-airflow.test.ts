@@ -105,6 +105,9 @@ for (const major of [3, 2] as const) {
         route('paused', 'composer', 'paused/', 'paused_dag'),
         route('auto', 'auto', 'auto/', 'load_csv'),
         route('named', 'named', 'named/', 'load_csv'),
+        route('note', 'composer', 'note/', 'load_csv', {
+          note: 'loaded from {{ name }} ({{ metadata.origin }})',
+        }),
       ];
       if (major === 2) {
         environments.experimental = {
@@ -326,6 +329,27 @@ for (const major of [3, 2] as const) {
         [`/v1/${COMPOSER_NAME}`],
         'called once, at cold start',
       );
+    });
+
+    test(`a 1,500-character note (Airflow keeps 1,000): the run is created with the note cut to 1,000 characters, the last one '…', no astral character split (${api})`, async () => {
+      // The name fits Cloud Storage's 1,024 bytes; the emoji is the 999th character of the note, so a cut counting UTF-16 units would split it.
+      const name = `note/${'n'.repeat(981)}\u{1F600}${'m'.repeat(30)}.csv`;
+      const origin = 'o'.repeat(480);
+      const ce = file(name, {metadata: {origin}}, {id: `note-${major}`});
+      const rendered = `loaded from ${name} (${origin})`;
+      assert.equal([...rendered].length, 1516);
+      assert.ok(ok((await fn.sendStructured(ce)).status));
+      assert.deepEqual(
+        (await fn.waitOutcomes({eventId: ce.id})).map(
+          l => `${l.outcome}:${l.httpStatus}`,
+        ),
+        ['triggered:200'],
+      );
+      const [run] = await runsFor('load_csv', `gs://landing/${name}`);
+      const note = String(run?.note);
+      assert.equal([...note].length, 1000);
+      assert.equal(note, `${[...rendered].slice(0, 999).join('')}\u2026`);
+      assert.ok(note.includes('\u{1F600}'));
     });
 
     test('no token or password in any log line', () => {

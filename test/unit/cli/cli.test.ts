@@ -129,3 +129,64 @@ test('explain: a gen1 {data, context} body explains like its gen2 twin, and reje
     /unsupported event type 'google.cloud.audit.log.v1.written'/,
   );
 });
+
+test("explain prints the note it would send, capped at Airflow's 1,000 characters", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dl-'));
+  writeFileSync(
+    join(dir, 'notes.yaml'),
+    'environments: {local: {url: "http://127.0.0.1:8080", api: v2}}\nroutes:\n  - {name: n, dag: load, note: "loaded from {{ name }}"}\n',
+  );
+  const short = storageCloudEvent(storageData('in/a.csv'));
+  const long = storageCloudEvent(storageData(`in/${'n'.repeat(1021)}`));
+  writeFileSync(join(dir, 'short.json'), JSON.stringify(short));
+  writeFileSync(join(dir, 'long.json'), JSON.stringify(long));
+  const explain = (f: string) => {
+    const r = run('explain', '--config', join(dir, 'notes.yaml'), join(dir, f));
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).triggers[0].note as string;
+  };
+  assert.equal(explain('short.json'), 'loaded from in/a.csv');
+  const note = explain('long.json');
+  assert.equal([...note].length, 1000);
+  assert.equal(note, `loaded from in/${'n'.repeat(984)}\u2026`);
+});
+
+test('validate lists every problem in one run, a route with a shape error included, each with its fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dl-'));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(
+    bad,
+    [
+      'environments: {}',
+      'requestTimeout: 0ms',
+      'maxEventAge: 0s',
+      'retry: {initialBackoff: 2s, maxBackoff: 1s}',
+      'routes:',
+      '  - name: commands',
+      '    match: {type: pubsub, bucket: b, topic: [orders, projects/p/topics/returns]}',
+      '    dag: ".."',
+      '    conf: {file: "{{ name }}"}',
+      '    notes: typo',
+      '',
+    ].join('\n'),
+  );
+  const r = run('validate', bad);
+  assert.equal(r.status, 1);
+  const lines = r.stderr.split('\n').filter(l => l.startsWith('  - '));
+  for (const re of [
+    /routes\.0: unknown key 'notes'; remove it or correct the spelling/,
+    /environments: at least one Airflow environment is required; add one/,
+    /requestTimeout: "0ms" is no time at all/,
+    /maxEventAge: "0s" is no time at all/,
+    /retry\.maxBackoff: 1000ms is below retry\.initialBackoff 2000ms/,
+    /routes\.0\.match\.bucket: a Cloud Storage field/,
+    /routes\.0\.match\.topic: mixes topic ids \(orders\)/,
+    /routes\.0\.dag: '\.\.' cannot be a dag_id/,
+    /routes\.0\.conf\.file: \{\{ name \}\} reads 'name', a Cloud Storage variable/,
+  ])
+    assert.ok(
+      lines.some(l => re.test(l)),
+      `missing ${re} in\n${r.stderr}`,
+    );
+  assert.match(r.stderr, new RegExp(`\\n${lines.length} problems\\n$`));
+});

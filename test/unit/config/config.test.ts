@@ -10,6 +10,7 @@ import {
   parseConfigText,
 } from '../../../src/config/load';
 import {ConfigError} from '../../../src/core/errors';
+import {refreshIntervalMs} from '../../../src/config/gcs-source';
 import {REPO} from '../../support/paths';
 import {resolve} from 'node:path';
 
@@ -329,7 +330,7 @@ test('shape problems say what is missing, unknown or expected, and the defaults 
     "environments.a.auth.mode: expected one of google, iap, basic, airflow-jwt, none, got 'oauth'",
     'environments.b: give exactly one of url and composer',
     'routes.0.match.json.n: expected a string, number, true/false, null, a list of strings, or one of {glob}, {regex}, {prefix}, {suffix}, {exists}',
-    'routes.1.name: required',
+    'routes.1.name: required; add it',
     "routes.2: expected an object, got 'r'",
     'maxConfBytes: expected a whole number, got 1.5',
   ]) {
@@ -357,4 +358,202 @@ test('shape problems say what is missing, unknown or expected, and the defaults 
     [65536, 30_000, 60_000, 21_600_000],
   );
   assert.equal(c.routes[0]!.conditions.length, 0);
+});
+
+/** A message says how to fix the problem: what is expected, or what to do. */
+const FIX =
+  /\b(expected|available|add|remove|use|rename|raise|lower|list|name one|split|wrap|write|give|correct)\b/;
+
+test('one pass lists every problem of a config broken in every way, each saying how to fix it', () => {
+  const p = problems({
+    environments: {
+      a: {url: 'https://a.example.com', api: 'v2', extra: 1},
+      b: {url: 'http://airflow.example.com', api: 'v2'},
+    },
+    routes: [
+      {
+        name: 'r1',
+        enviroment: 'a',
+        environment: 'nope',
+        dag: '..',
+        match: {metadata: {k: {glob: 3}, ok: 'x'}},
+        conf: {x: '{{ nosuchvar }}'},
+      },
+      {
+        name: 'bad name!',
+        environment: 'a',
+        match: {type: 'pubsub', bucket: 'b'},
+        dag: 'd',
+        conf: {f: '{{ name }}'},
+      },
+      {
+        name: 'r1',
+        environment: 'a',
+        match: {
+          type: 'pubsub',
+          topic: ['orders', 'projects/p/topics/returns'],
+        },
+        dag: '.',
+      },
+      {
+        name: 'both',
+        environment: 'a',
+        match: {bucket: 'b', attributes: {kind: 'x'}},
+        dag: '{{ json.dag }}',
+      },
+      {name: 'allow', environment: 'a', dag: 'd', allowedDags: ['e', '..']},
+    ],
+    maxEventAge: '0s',
+    requestTimeout: '90s',
+    functionTimeout: '60s',
+    retry: {attempts: 0, initialBackoff: '2s', maxBackoff: '500ms'},
+    extra: true,
+  });
+  const want = [
+    /^environments\.a: unknown key 'extra'/,
+    /^environments\.b\.url: plain http:\/\//,
+    /^routes\.0: unknown key 'enviroment'/,
+    /^routes\.0\.environment: unknown environment 'nope'; use one of a, b/,
+    /^routes\.0\.dag: '\.\.' cannot be a dag_id/,
+    /^routes\.0\.match\.metadata\.k: expected/,
+    /^routes\.0\.conf\.x: unknown variable 'nosuchvar'/,
+    /^routes\.1\.name: expected a route name/,
+    /^routes\.1\.match\.bucket: a Cloud Storage field, but this route matches only Pub\/Sub events/,
+    /^routes\.1\.conf\.f: \{\{ name \}\} reads 'name', a Cloud Storage variable/,
+    /^routes\.2\.name: duplicate route name 'r1'/,
+    /^routes\.2\.match\.topic: mixes topic ids \(orders\) with full names/,
+    /^routes\.2\.dag: '\.' cannot be a dag_id/,
+    /^routes\.3\.match: bucket \(Cloud Storage\) with attributes \(Pub\/Sub\)/,
+    /^routes\.3\.allowedDags: required because dag/,
+    /^routes\.4\.allowedDags: '\.\.' cannot be a dag_id/,
+    /^routes\.4\.dag: 'd' is not in allowedDags/,
+    /^maxEventAge: "0s" is no time at all/,
+    /^requestTimeout: 90000ms must be below functionTimeout 60000ms/,
+    /^retry\.attempts: expected at least 1/,
+    /^retry\.maxBackoff: 500ms is below retry\.initialBackoff 2000ms/,
+    /^\(root\): unknown key 'extra'/,
+  ];
+  for (const re of want)
+    assert.ok(
+      p.some(l => re.test(l)),
+      `missing ${re} in\n${p.join('\n')}`,
+    );
+  assert.equal(p.length, want.length, p.join('\n'));
+  for (const line of p) assert.match(line, FIX, `no fix in: ${line}`);
+});
+
+test('a shape error hides no config-wide check: at least one environment, requestTimeout below functionTimeout', () => {
+  const p = problems({
+    environments: {},
+    routes: [{name: 'r', dag: 'd', dga: 'typo'}],
+    requestTimeout: '2m',
+  });
+  for (const re of [
+    /^routes\.0: unknown key 'dga'/,
+    /^environments: at least one Airflow environment is required; add one/,
+    /^requestTimeout: 120000ms must be below functionTimeout 60000ms/,
+  ])
+    assert.ok(
+      p.some(l => re.test(l)),
+      `missing ${re} in\n${p.join('\n')}`,
+    );
+  assert.equal(p.length, 3, p.join('\n'));
+  for (const line of p) assert.match(line, FIX, `no fix in: ${line}`);
+});
+
+test('configs that can never work are refused, each on its own', () => {
+  const one = (over: Record<string, unknown>, route: Record<string, unknown>) =>
+    problems({
+      environments: env,
+      routes: [{name: 'r', dag: 'd', ...route}],
+      ...over,
+    }).join('\n');
+  const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+    [{requestTimeout: '0ms'}, {}, /^requestTimeout: "0ms" is no time at all/],
+    [{requestTimeout: 0.0001}, {}, /^requestTimeout: .*no time at all/],
+    [{maxEventAge: '0s'}, {}, /^maxEventAge: "0s" is no time at all/],
+    [{maxEventAge: 0}, {}, /^maxEventAge: 0 is no time at all/],
+    [{retry: {initialBackoff: '0ms'}}, {}, /^retry\.initialBackoff: .*no time/],
+    [
+      {retry: {maxBackoff: '100ms'}},
+      {},
+      /^retry\.maxBackoff: 100ms is below retry\.initialBackoff 250ms/,
+    ],
+    [{}, {match: {type: 'pubsub', bucket: 'b'}}, /match\.bucket: a Cloud/],
+    [
+      {},
+      {match: {type: 'pubsub', metadata: {source: 'erp'}}},
+      /match\.metadata: a Cloud Storage field/,
+    ],
+    [
+      {},
+      {match: {type: 'storage', attributes: {kind: 'x'}}},
+      /match\.attributes: a Pub\/Sub field/,
+    ],
+    [{}, {match: {type: 'storage', json: {a: 1}}}, /match\.json: a Pub\/Sub/],
+    [
+      {},
+      {match: {type: 'pubsub'}, conf: {n: 'loaded {{ name }}'}},
+      /^routes\.0\.conf\.n: \{\{ name \}\} reads 'name', a Cloud Storage variable, but this route matches only Pub\/Sub events/,
+    ],
+    [
+      {},
+      {match: {type: 'pubsub'}, note: 'from {{ metadata.source }}'},
+      /^routes\.0\.note: \{\{ metadata\.source \}\} reads 'metadata'/,
+    ],
+    [
+      {},
+      {match: {type: 'storage'}, dag: '{{ json.dag }}', allowedDags: ['d']},
+      /^routes\.0\.dag: \{\{ json\.dag \}\} reads 'json', a Pub\/Sub variable/,
+    ],
+    [
+      {},
+      {match: {bucket: {prefix: 'x'}}, conf: {t: '{{ text }}'}},
+      /^routes\.0\.conf\.t: .*match\.bucket is a Cloud Storage field/,
+    ],
+    [{}, {match: {bucket: 'b', topic: 't'}}, /^routes\.0\.match: bucket/],
+    [
+      {},
+      {match: {topic: ['projects/p/topics/a', 'b']}},
+      /^routes\.0\.match\.topic: mixes topic ids \(b\)/,
+    ],
+    [
+      {},
+      {match: {topic: 'p/topics/a'}},
+      /^routes\.0\.match\.topic: 'p\/topics\/a' is neither a topic id nor a full name/,
+    ],
+    [{}, {dag: '.'}, /^routes\.0\.dag: '\.' cannot be a dag_id/],
+    [{}, {dag: '..'}, /^routes\.0\.dag: '\.\.' cannot be a dag_id/],
+    [
+      {},
+      {dag: '{{ json.d }}', allowedDags: ['ok', '.']},
+      /^routes\.0\.allowedDags: '\.' cannot be a dag_id/,
+    ],
+  ];
+  for (const [over, route, re] of cases) {
+    const text = one(over, route);
+    assert.match(text, re, JSON.stringify({over, route}));
+    for (const line of text.split('\n')) assert.match(line, FIX, line);
+  }
+});
+
+test('what still works is still accepted: defaults across kinds, {exists: false}, one topic form, two-kind routes, dotted dag ids', () => {
+  const accepted = (route: Record<string, unknown>) =>
+    compileConfig(
+      {environments: env, routes: [{name: 'r', dag: 'd', ...route}]},
+      't',
+    ).routes.length;
+  for (const route of [
+    {match: {type: 'pubsub'}, conf: {n: '{{ name | default: null }}'}},
+    {match: {type: 'pubsub', metadata: {x: {exists: false}}}},
+    {match: {topic: ['projects/p/topics/a', 'projects/q/topics/b']}},
+    {match: {topic: ['a', 'b']}},
+    {match: {topic: {prefix: 'projects/p/topics/'}}},
+    {match: {type: ['storage', 'pubsub']}, note: '{{ name }} {{ topic }}'},
+    {dag: 'a.b'},
+    {dag: '...'},
+  ])
+    assert.equal(accepted(route), 1, JSON.stringify(route));
+  assert.equal(refreshIntervalMs('0s'), 0);
+  assert.equal(refreshIntervalMs('0'), 0);
 });
