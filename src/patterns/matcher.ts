@@ -1,8 +1,11 @@
 /**
  * String matchers used by routes: exact, any-of, glob, regex (named captures
  * become template variables), prefix, suffix, exists. Compiled once at config
- * load; matching an event is then plain RegExp work.
+ * load. Globs and regexes run on RE2 (linear-regex.ts): linear in the value's
+ * length whatever the pattern.
  */
+import {RE2JS} from 're2js';
+import {compileRE2, compileRegex} from './linear-regex';
 
 export type MatcherSpec =
   | string
@@ -62,19 +65,16 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
     };
   }
   const re =
-    'glob' in spec ? globToRegExp(spec.glob) : new RegExp(spec.regex, 'u');
+    'glob' in spec
+      ? compileRE2(
+          globToRE2(spec.glob),
+          RE2JS.DOTALL,
+          `glob ${JSON.stringify(spec.glob)}`,
+        )
+      : compileRegex(spec.regex);
   return {
     describe: 'glob' in spec ? `glob ${spec.glob}` : `regex ${spec.regex}`,
-    match(v) {
-      if (typeof v !== 'string') return undefined;
-      const m = re.exec(v);
-      if (!m) return undefined;
-      return m.groups
-        ? (Object.fromEntries(
-            Object.entries(m.groups).filter(([, g]) => g !== undefined),
-          ) as Record<string, string>)
-        : NONE;
-    },
+    match: v => (typeof v === 'string' ? re.match(v) : undefined),
   };
 }
 
@@ -83,9 +83,10 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
  * `*` any run of characters within a segment, `?` one character within a
  * segment, `**` any run including `/` (and `**\/` zero or more whole
  * segments), `{a,b}` alternatives, `[abc]` / `[!abc]` character classes.
- * The whole name must match.
+ * The whole name must match. Returns RE2 syntax, run with RE2's DOTALL
+ * flag (`*` and `**` match a newline too, as names may hold one).
  */
-export function globToRegExp(glob: string): RegExp {
+export function globToRE2(glob: string): string {
   let re = '';
   let braces = 0;
   for (let i = 0; i < glob.length; i++) {
@@ -107,7 +108,7 @@ export function globToRegExp(glob: string): RegExp {
       } else {
         let body = glob.slice(i + 1, end);
         if (body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        re += `[${body.replace(/[\\[\]]/g, '\\$&')}]`;
         i = end;
       }
     } else if (ch === '{') {
@@ -124,5 +125,5 @@ export function globToRegExp(glob: string): RegExp {
   }
   if (braces > 0)
     throw new Error(`unbalanced '{' in glob ${JSON.stringify(glob)}`);
-  return new RegExp(`^${re}$`, 'su');
+  return `^${re}$`;
 }
