@@ -127,6 +127,13 @@ export function array<T>(
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
+const OWN = (value: unknown): PropertyDescriptor => ({
+  value,
+  enumerable: true,
+  writable: true,
+  configurable: true,
+});
+
 /** A map with free keys (checked by `key`) and values of one shape. */
 export function record<T>(
   key: Check<string>,
@@ -141,7 +148,8 @@ export function record<T>(
       const kr = key(k, join(at, k), problems);
       const r = value(x, join(at, k), problems);
       if (kr === INVALID || r === INVALID) ok = false;
-      else out[k] = r;
+      // Defined, not assigned: a key named __proto__ (attributes: {__proto__: …}) must stay a key.
+      else Object.defineProperty(out, k, OWN(r));
     }
     return ok ? out : INVALID;
   };
