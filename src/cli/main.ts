@@ -9,6 +9,7 @@
  */
 import {readFileSync} from 'node:fs';
 import {loadConfig, loadConfigFile} from '../config/load';
+import {patternProblems} from '../config/compile-route';
 import {ConfigError} from '../core/errors';
 import {explainEvent} from './explain';
 import {buildTargets} from '../airflow/targets';
@@ -31,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       case 'validate': {
         if (rest.length !== 1) return usage();
         const config = loadConfigFile(rest[0]!);
+        const problems = patternProblems(config.routes);
+        if (problems.length) throw new ConfigError(problems, rest[0]!);
         process.stdout.write(
           `${rest[0]}: valid (${config.environments.size} environment(s), ${config.routes.length} route(s))\n`,
         );

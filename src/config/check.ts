@@ -136,6 +136,13 @@ export function array<T>(
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
+const OWN = (value: unknown): PropertyDescriptor => ({
+  value,
+  enumerable: true,
+  writable: true,
+  configurable: true,
+});
+
 /** A map with free keys (checked by `key`) and values of one shape. */
 export function record<T>(
   key: Check<string>,
@@ -150,7 +157,8 @@ export function record<T>(
       const kr = key(k, join(at, k), problems);
       const r = value(x, join(at, k), problems);
       if (kr === INVALID || r === INVALID) ok = false;
-      else out[k] = r;
+      // Defined, not assigned: a key named __proto__ (attributes: {__proto__: …}) must stay a key.
+      else Object.defineProperty(out, k, OWN(r));
     }
     return ok ? out : INVALID;
   };

@@ -64,8 +64,8 @@ export function compileRoute(
   let types: Set<string> | undefined;
   if (m.type !== undefined) {
     types = new Set(
-      (Array.isArray(m.type) ? m.type : [m.type]).map(
-        t => TYPE_SHORTHANDS[t] ?? t,
+      (Array.isArray(m.type) ? m.type : [m.type]).map(t =>
+        Object.hasOwn(TYPE_SHORTHANDS, t) ? TYPE_SHORTHANDS[t]! : t,
       ),
     );
     for (const t of types) {
@@ -118,7 +118,7 @@ export function compileRoute(
     add(
       `metadata.${k}`,
       spec,
-      c => (c.metadata as Record<string, string> | undefined)?.[k],
+      c => ownValue(c.metadata, k),
       `${at}.match.metadata.${k}`,
     );
   }
@@ -126,7 +126,7 @@ export function compileRoute(
     add(
       `attributes.${k}`,
       spec,
-      c => (c.attributes as Record<string, string> | undefined)?.[k],
+      c => ownValue(c.attributes, k),
       `${at}.match.attributes.${k}`,
     );
   }
@@ -260,12 +260,42 @@ function compileValue(
   return {kind: 'constant', value};
 }
 
+/**
+ * An event's own key only: `metadata.constructor` or `attributes.toString`
+ * must not find Object.prototype's (an `{exists: true}` on it would match
+ * every event).
+ */
+function ownValue(object: unknown, key: string): unknown {
+  return object !== null &&
+    typeof object === 'object' &&
+    Object.hasOwn(object, key)
+    ? (object as Record<string, unknown>)[key]
+    : undefined;
+}
+
 function dig(value: unknown, keys: string[]): unknown {
   let v = value;
-  for (const k of keys) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k))
-      return undefined;
-    v = (v as Record<string, unknown>)[k];
-  }
+  for (const k of keys) v = ownValue(v, k);
   return v;
+}
+
+/**
+ * Compiles every pattern's RE2 program now, as the function does on first
+ * use: what RE2 refuses beyond the checks made at compile, with its path.
+ * `dag-launcher validate` runs it so nothing is left for the first event.
+ */
+export function patternProblems(routes: readonly Route[]): string[] {
+  const problems: string[] = [];
+  routes.forEach((route, i) => {
+    for (const c of route.conditions) {
+      try {
+        c.matcher.prepare();
+      } catch (err) {
+        problems.push(
+          `routes.${i}.match.${c.field}: ${(err as Error).message}`,
+        );
+      }
+    }
+  });
+  return problems;
 }

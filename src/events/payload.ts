@@ -140,15 +140,15 @@ export function stringMap(
     throw new InvalidEventError(
       `${what} is ${describe(value)}, expected an object of strings`,
     );
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
+  const entries = Object.entries(value);
+  for (const [k, v] of entries) {
     if (typeof v !== 'string')
       throw new InvalidEventError(
         `${what}.${k} is ${describe(v)}, expected a string`,
       );
-    out[k] = v;
   }
-  return out;
+  // fromEntries defines keys (an assignment to out['__proto__'] would drop that attribute).
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 export function requireString(obj: Json, key: string, what: string): string {

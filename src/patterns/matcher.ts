@@ -1,8 +1,11 @@
 /**
  * String matchers used by routes: exact, any-of, glob, regex (named captures
  * become template variables), prefix, suffix, exists. Compiled once at config
- * load; matching an event is then plain RegExp work.
+ * load. Globs and regexes run in time linear in the value's length,
+ * whatever the pattern (glob.ts, linear-regex.ts).
  */
+import {compileGlob} from './glob';
+import {compileRegex} from './linear-regex';
 
 export type MatcherSpec =
   | string
@@ -20,7 +23,14 @@ export interface Matcher {
   describe: string;
   /** Returns the named captures (possibly empty) on a match, undefined otherwise. */
   match(value: unknown): Record<string, string> | undefined;
+  /**
+   * Compiles what is compiled on first use (an RE2 program) now; throws with
+   * why and how to fix if it cannot run. `dag-launcher validate` calls it.
+   */
+  prepare(): void;
 }
+
+const nothingToPrepare = () => {};
 
 const NONE: Record<string, string> = Object.freeze({}) as Record<
   string,
@@ -31,6 +41,7 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   if (spec === null || typeof spec !== 'object') {
     return {
       describe: JSON.stringify(spec),
+      prepare: nothingToPrepare,
       match: v => (v === spec ? NONE : undefined),
     };
   }
@@ -38,18 +49,21 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
     const set = new Set(spec);
     return {
       describe: `one of ${JSON.stringify(spec)}`,
+      prepare: nothingToPrepare,
       match: v => (typeof v === 'string' && set.has(v) ? NONE : undefined),
     };
   }
   if ('exists' in spec) {
     return {
       describe: spec.exists ? 'present' : 'absent',
+      prepare: nothingToPrepare,
       match: v => ((v !== undefined) === spec.exists ? NONE : undefined),
     };
   }
   if ('prefix' in spec) {
     return {
       describe: `prefix ${spec.prefix}`,
+      prepare: nothingToPrepare,
       match: v =>
         typeof v === 'string' && v.startsWith(spec.prefix) ? NONE : undefined,
     };
@@ -57,72 +71,15 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   if ('suffix' in spec) {
     return {
       describe: `suffix ${spec.suffix}`,
+      prepare: nothingToPrepare,
       match: v =>
         typeof v === 'string' && v.endsWith(spec.suffix) ? NONE : undefined,
     };
   }
-  const re =
-    'glob' in spec ? globToRegExp(spec.glob) : new RegExp(spec.regex, 'u');
+  const re = 'glob' in spec ? compileGlob(spec.glob) : compileRegex(spec.regex);
   return {
     describe: 'glob' in spec ? `glob ${spec.glob}` : `regex ${spec.regex}`,
-    match(v) {
-      if (typeof v !== 'string') return undefined;
-      const m = re.exec(v);
-      if (!m) return undefined;
-      return m.groups
-        ? (Object.fromEntries(
-            Object.entries(m.groups).filter(([, g]) => g !== undefined),
-          ) as Record<string, string>)
-        : NONE;
-    },
+    prepare: () => re.prepare(),
+    match: v => (typeof v === 'string' ? re.match(v) : undefined),
   };
-}
-
-/**
- * Glob over object names, where `/` separates path segments:
- * `*` any run of characters within a segment, `?` one character within a
- * segment, `**` any run including `/` (and `**\/` zero or more whole
- * segments), `{a,b}` alternatives, `[abc]` / `[!abc]` character classes.
- * The whole name must match.
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  let braces = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        re += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else {
-        re += '[^/]*';
-      }
-    } else if (ch === '?') {
-      re += '[^/]';
-    } else if (ch === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) {
-        re += '\\[';
-      } else {
-        let body = glob.slice(i + 1, end);
-        if (body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else if (ch === '{') {
-      braces++;
-      re += '(?:';
-    } else if (ch === '}' && braces > 0) {
-      braces--;
-      re += ')';
-    } else if (ch === ',' && braces > 0) {
-      re += '|';
-    } else {
-      re += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
-    }
-  }
-  if (braces > 0)
-    throw new Error(`unbalanced '{' in glob ${JSON.stringify(glob)}`);
-  return new RegExp(`^${re}$`, 'su');
 }

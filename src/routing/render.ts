@@ -25,6 +25,8 @@ export function renderRun(
   event: TriggerEvent,
 ): RunRequest {
   const {route, context} = match;
+  if (match.refused !== undefined)
+    throw new RejectedError(`route '${route.name}': ${match.refused}`);
   const dag = renderTemplate(route.dag, context);
   if (typeof dag !== 'string' || !DAG_ID.test(dag)) {
     throw new RejectedError(

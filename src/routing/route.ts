@@ -5,11 +5,18 @@
 import type {LauncherConfig, Route} from '../config/types';
 import type {TriggerEvent} from '../events/event';
 import {eventContext} from '../events/context';
+import {PatternRefusedError} from '../patterns/linear-regex';
 
 export interface RouteMatch {
   route: Route;
   /** The event's variables plus this route's named regex captures. */
   context: Record<string, unknown>;
+  /**
+   * A pattern of the route that RE2 refused when first used (`validate`
+   * reports it before deploy): rendering rejects the route with this reason,
+   * so the event is dead-lettered, not redelivered forever.
+   */
+  refused?: string;
 }
 
 export function routeEvent(
@@ -19,7 +26,14 @@ export function routeEvent(
   const base = eventContext(event);
   const matches: RouteMatch[] = [];
   for (const route of config.routes) {
-    const captures = matchRoute(route, event, base);
+    let captures: Record<string, string> | undefined;
+    try {
+      captures = matchRoute(route, event, base);
+    } catch (err) {
+      if (!(err instanceof PatternRefusedError)) throw err;
+      matches.push({route, context: base, refused: err.message});
+      continue;
+    }
     if (captures) matches.push({route, context: {...base, captures}});
   }
   return matches;
@@ -36,7 +50,14 @@ export function matchRoute(
   for (const c of route.conditions) {
     const got = c.matcher.match(c.get(ctx));
     if (!got) return undefined;
-    for (const k in got) (captures ??= {})[k] = got[k]!;
+    // Own keys, defined rather than assigned: a group named __proto__ stays a capture.
+    for (const k of Object.keys(got))
+      Object.defineProperty((captures ??= {}), k, {
+        value: got[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return captures ?? {};
 }

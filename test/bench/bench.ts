@@ -18,6 +18,7 @@
  *   3. token reuse: metadata-server token requests per 10,000 events; a short-lived token
  *   4. memory: RSS after 1,000 vs 20,000 events; peak RSS (VmHWM) at concurrency 256
  *   5. footprint: production dependency size and files; each dependency's require time
+ *   6. matching: the worst match time on hostile 1,024-byte names (worst-case-matching.ts)
  *
  * Prints a table, then the JSON line with every figure (last line). Exit 1 if
  * a target is missed or an event was lost. Absolute times on shared machines
@@ -42,6 +43,7 @@ import {freePort} from '../support/function-process';
 import {listenLoopback, closeServer} from '../support/http';
 import {REPO} from '../support/paths';
 import {STORAGE_FINALIZED} from '../../src/events/event';
+import * as matching from './worst-case-matching';
 
 const num = (name: string, def: number) =>
   process.env[name] ? Number(process.env[name]) : def;
@@ -700,6 +702,12 @@ async function main(): Promise<void> {
       shareOfLauncherColdStart: round(d.ms / coldStart.launcherMs, 3),
     }));
 
+    progress('worst-case matching');
+    const worstMatch = matching.worstCaseMatching([
+      matching.exampleConfig(),
+      launcherConfig(airflow.url),
+    ]);
+
     const result = {
       coldStart,
       lazyLoading: {modules: lazy, cliLoaded},
@@ -721,6 +729,7 @@ async function main(): Promise<void> {
       },
       memory: mem,
       footprint: {...footprint, dependencies},
+      matching: worstMatch,
       targets: TARGETS,
       met: {
         coldStart: coldStart.ratio <= TARGETS.coldStartRatio,
@@ -733,9 +742,11 @@ async function main(): Promise<void> {
         memoryGrowth: mem.launcher.growth <= TARGETS.memoryGrowth,
         peakRss: mem.launcher.peakRssMiB <= TARGETS.peakRssMiB,
         nothingLost: Object.values(throughput).every(t => t.failed === 0),
+        matchingWorstCase: worstMatch.met,
       },
     };
     printTable(result);
+    matching.printWorstCaseMatching(worstMatch);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!Object.values(result.met).every(Boolean)) process.exitCode = 1;
   } finally {

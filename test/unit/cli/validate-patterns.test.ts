@@ -1,0 +1,62 @@
+/** `dag-launcher validate` on patterns: what cannot run in linear time is refused, saying why and how to fix. */
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {REPO} from '../../support/paths';
+
+const CLI = resolve(REPO, 'dist/src/cli/main.js');
+const validate = (routes: string) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'dl-')), 'launcher.yaml');
+  writeFileSync(
+    file,
+    `environments: {a: {url: "http://127.0.0.1:1", api: v2}}\nroutes:\n${routes}`,
+  );
+  return spawnSync(process.execPath, [CLI, 'validate', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+};
+
+test('validate refuses a backreference and a lookahead, with the reason and the fix, each at its path', () => {
+  const r = validate(
+    [
+      String.raw`  - {name: same, dag: d, match: {name: {regex: '^(?<d>\d+)-\k<d>$'}}}`,
+      String.raw`  - {name: look, dag: d, match: {attributes: {kind: {regex: '^(?!test)'}}}}`,
+    ].join('\n') + '\n',
+  );
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /routes\.0\.match\.name: regex "\^\(\?<d>\\\\d\+\)-\\\\k<d>\$" uses a backreference \(\\k<…>\), which no engine matches in time linear in the name's length: RE2, the linear-time engine that runs config patterns, cannot run it\. Repeat the group's pattern/,
+  );
+  assert.match(
+    r.stderr,
+    /routes\.1\.match\.attributes\.kind: regex "\^\(\?!test\)" uses a lookahead \(\?!…\).*Match the text itself instead/,
+  );
+});
+
+test('validate refuses what only RE2 itself finds (nested repeat counts), though the function compiles it on first use', () => {
+  const r = validate(
+    String.raw`  - {name: nested, dag: d, match: {name: {regex: '^x(?:(?:a{100}){100})$'}}}` +
+      '\n',
+  );
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /routes\.0\.match\.name: regex .* cannot run on the linear-time engine \(RE2\): invalid repeat count.*up to \{1000\}, nested ones included/,
+  );
+});
+
+test('validate accepts ^(a+)+$ and a glob with many stars: they run in linear time now', () => {
+  const r = validate(
+    [
+      String.raw`  - {name: nested, dag: d, match: {name: {regex: '^(a+)+$'}}}`,
+      String.raw`  - {name: stars, dag: d, match: {name: {glob: 'incoming/**/*_*_*_*.csv'}}}`,
+    ].join('\n') + '\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /valid \(1 environment\(s\), 2 route\(s\)\)/);
+});
