@@ -345,7 +345,9 @@ export class RealAirflow {
       {headers: await this.authHeaders()},
     );
     if (!r.ok)
-      throw new Error(`XCom of ${dagId}/${dagRunId}: ${r.status} ${await r.text()}`);
+      throw new Error(
+        `XCom of ${dagId}/${dagRunId}: ${r.status} ${await r.text()}`,
+      );
     return ((await r.json()) as {value: unknown}).value;
   }
 
