@@ -13,7 +13,7 @@ import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
 import {decideOutcome, type Outcome} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
-import {routeEvent, type RouteMatch} from './routing/route';
+import {routeEvent, unmatchedMessage, type RouteMatch} from './routing/route';
 import {
   triggerDagRun,
   type AirflowTarget,
@@ -56,7 +56,7 @@ export function createHandler(
     const firstSeen = () => new Date(seenAt).toISOString();
     let event: TriggerEvent;
     try {
-      event = normalizeEvent(delivered);
+      event = normalizeEvent(delivered, deps.config);
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;
       const stored = await storeDeadLetter(deps.deadLetters, deps.logger, {
@@ -86,8 +86,9 @@ export function createHandler(
           outcome: 'unmatched',
           object: event.storage?.name,
           topic: event.pubsub?.topic,
+          subscription: event.pubsub?.subscription,
         },
-        'no route matches this event; acked',
+        unmatchedMessage(event),
       );
       return;
     }

@@ -7,7 +7,7 @@ import type {LauncherConfig} from '../config/types';
 import {RejectedError} from '../core/errors';
 import {normalizeEvent} from '../events/normalize';
 import {renderRun} from '../routing/render';
-import {routeEvent} from '../routing/route';
+import {routeEvent, unmatchedMessage} from '../routing/route';
 
 export interface Explanation {
   triggers: {
@@ -29,7 +29,7 @@ export function explainEvent(
   const out: Explanation = {triggers: [], rejected: []};
   let event;
   try {
-    event = normalizeEvent(delivered);
+    event = normalizeEvent(delivered, config);
   } catch (err) {
     if (err instanceof RejectedError) {
       out.rejected.push({reason: err.message});
@@ -55,6 +55,6 @@ export function explainEvent(
     }
   }
   if (matches.length === 0)
-    out.rejected.push({reason: 'no route matches this event'});
+    out.rejected.push({reason: unmatchedMessage(event)});
   return out;
 }

@@ -14,11 +14,13 @@ import {ConfigError} from '../core/errors';
 import {explainEvent} from './explain';
 import {buildTargets} from '../airflow/targets';
 import {replayDeadLetters} from './replay';
+import {readDelivery} from '../events/delivery';
 
 const USAGE = `usage:
   dag-launcher validate <config.yaml|json>
-  dag-launcher explain --config <config.yaml|json> <event.json>
-      <event.json>: a structured CloudEvent or a gen1 {data, context} body
+  dag-launcher explain --config <config.yaml|json> [--path /projects/P/topics/T] <event.json>
+      <event.json>: a structured CloudEvent, a gen1 {data, context} body or a
+      Pub/Sub push body {message, subscription}; --path: the push endpoint's path
   dag-launcher replay gs://bucket/prefix [--dry-run] [--mark] [--config <config.yaml|json>]
       re-submits dead-lettered events with the same dag_run_ids; deletes (or with
       --mark, marks) the records that now end in a run; --dry-run sends nothing.
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'explain': {
-        const {config: configPath, positional} = options(rest);
+        const {config: configPath, positional, path} = options(rest);
         if (!configPath || positional.length !== 1) return usage();
         const config = loadConfigFile(configPath);
         let event: unknown;
@@ -52,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
           );
           return 2;
         }
+        // Read as the function reads a request with that body and path.
+        event = readDelivery({body: event, headers: {}, path});
         process.stdout.write(
           `${JSON.stringify(explainEvent(config, event), null, 2)}\n`,
         );
@@ -107,20 +111,24 @@ async function main(argv: string[]): Promise<number> {
 
 function options(args: string[]): {
   config?: string;
+  path?: string;
   positional: string[];
   flags: Set<string>;
 } {
   const positional: string[] = [];
   const flags = new Set<string>();
   let config: string | undefined;
+  let path: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--config' || a === '-c') config = args[++i];
     else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else if (a === '--path') path = args[++i];
+    else if (a.startsWith('--path=')) path = a.slice('--path='.length);
     else if (a.startsWith('--')) flags.add(a);
     else positional.push(a);
   }
-  return {config, positional, flags};
+  return {config, path, positional, flags};
 }
 
 function usage(): number {

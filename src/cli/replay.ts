@@ -119,7 +119,7 @@ async function replayOne(
   const base = {record: uri, eventId: record.eventId};
   let event: TriggerEvent;
   try {
-    event = normalizeEvent(reviveEvent(record.event));
+    event = normalizeEvent(reviveEvent(record.event), options.config);
   } catch (err) {
     if (!(err instanceof RejectedError)) throw err;
     return {

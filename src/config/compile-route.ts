@@ -8,7 +8,11 @@ import {
   hasTemplate,
   type Template,
 } from '../patterns/template';
-import {PUBSUB_PUBLISHED, STORAGE_FINALIZED} from '../events/event';
+import {
+  PUBSUB_PUBLISHED,
+  STORAGE_FINALIZED,
+  STORAGE_TYPES,
+} from '../events/event';
 import {CONTEXT_ROOTS} from '../events/context';
 import type {MatchConfig, RawRoute} from './schema';
 import {eventKindProblems, topicProblems} from './route-rules';
@@ -69,9 +73,9 @@ export function compileRoute(
       ),
     );
     for (const t of types) {
-      if (t !== STORAGE_FINALIZED && t !== PUBSUB_PUBLISHED) {
+      if (!STORAGE_TYPES.has(t) && t !== PUBSUB_PUBLISHED) {
         problems.push(
-          `${at}.match.type: unsupported event type '${t}'; use storage, pubsub, ${STORAGE_FINALIZED} or ${PUBSUB_PUBLISHED}`,
+          `${at}.match.type: unsupported event type '${t}'; use storage, pubsub, ${[...STORAGE_TYPES].join(', ')} or ${PUBSUB_PUBLISHED}`,
         );
       }
     }
@@ -101,19 +105,25 @@ export function compileRoute(
       c => c.contentType,
       `${at}.match.contentType`,
     );
-  if (m.topic !== undefined) {
-    // A full topic name compares with the full name, a bare id with the id.
-    const full =
-      typeof m.topic === 'string'
-        ? m.topic.includes('/')
-        : JSON.stringify(m.topic).includes('/');
+  // A full topic (subscription) name compares with the full name, a bare id with the id.
+  const isFull = (spec: MatcherSpec) =>
+    typeof spec === 'string'
+      ? spec.includes('/')
+      : JSON.stringify(spec).includes('/');
+  if (m.topic !== undefined)
     add(
       'topic',
       m.topic,
-      full ? c => c.topic : c => c.topicId,
+      isFull(m.topic) ? c => c.topic : c => c.topicId,
       `${at}.match.topic`,
     );
-  }
+  if (m.subscription !== undefined)
+    add(
+      'subscription',
+      m.subscription,
+      isFull(m.subscription) ? c => c.subscription : c => c.subscriptionId,
+      `${at}.match.subscription`,
+    );
   for (const [k, spec] of Object.entries(m.metadata ?? {})) {
     add(
       `metadata.${k}`,

@@ -53,6 +53,7 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
       maxBackoffMs: cfg.retry.maxBackoff,
     },
     ...(cfg.deadLetters && {deadLetters: parseGsUri(cfg.deadLetters, true)}),
+    subscriptionTopics: new Map(Object.entries(cfg.subscriptionTopics ?? {})),
     origin,
   };
 }

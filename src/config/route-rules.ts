@@ -4,7 +4,7 @@
  * has no topic, a Pub/Sub message no object name), and topic lists that mix
  * bare ids with full names (a list is compared with one form only).
  */
-import {PUBSUB_PUBLISHED, STORAGE_FINALIZED} from '../events/event';
+import {PUBSUB_PUBLISHED, STORAGE_TYPES} from '../events/event';
 import {PUBSUB_ROOTS, STORAGE_ROOTS} from '../events/context';
 import type {Expression, Template} from '../patterns/template';
 import type {MatchConfig} from './schema';
@@ -18,7 +18,7 @@ const KIND_NAME: Record<Kind, string> = {
 };
 const FIELDS: Record<Kind, readonly (keyof MatchConfig)[]> = {
   storage: ['bucket', 'name', 'contentType', 'metadata'],
-  pubsub: ['topic', 'attributes', 'json'],
+  pubsub: ['topic', 'subscription', 'attributes', 'json'],
 };
 const ROOTS: Record<Kind, ReadonlySet<string>> = {
   storage: STORAGE_ROOTS,
@@ -74,7 +74,7 @@ export function eventKindProblems(r: RouteParts): string[] {
 
 function onlyKind(types: ReadonlySet<string>): Kind | undefined {
   const all = [...types];
-  if (all.every(t => t === STORAGE_FINALIZED)) return 'storage';
+  if (all.every(t => STORAGE_TYPES.has(t))) return 'storage';
   if (all.every(t => t === PUBSUB_PUBLISHED)) return 'pubsub';
   return undefined;
 }

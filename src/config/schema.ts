@@ -112,6 +112,8 @@ export const MatchSchema = strictObject({
   metadata: optional(record(text, StringMatcher)),
   /** Topic id (`my-topic`) or full name (`projects/p/topics/my-topic`). */
   topic: optional(StringMatcher),
+  /** Push subscription id or full name (`projects/p/subscriptions/s`). */
+  subscription: optional(StringMatcher),
   attributes: optional(record(text, StringMatcher)),
   /** Fields of the message body parsed as JSON, by dotted path (`order.region`). */
   json: optional(record(text, ValueMatcher)),
@@ -265,6 +267,22 @@ export const ConfigSchema = strictObject({
     initialBackoff: 250,
     maxBackoff: 8_000,
   })),
+  /**
+   * Push subscriptions whose endpoint path does not name the topic: full
+   * subscription name -> full topic name (`projects/P/topics/T`).
+   */
+  subscriptionTopics: optional(
+    record(
+      string({
+        regex: /^projects\/[^/]+\/subscriptions\/[^/]+$/,
+        message: 'expected a subscription name projects/P/subscriptions/S',
+      }),
+      string({
+        regex: /^projects\/[^/]+\/topics\/[^/]+$/,
+        message: 'expected a topic name projects/P/topics/T',
+      }),
+    ),
+  ),
   /** Where rejected and expired events are kept: `gs://bucket/prefix/`. Without it they are only in the ERROR log line. */
   deadLetters: optional(
     string({

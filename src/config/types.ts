@@ -62,6 +62,8 @@ export interface LauncherConfig {
   retry: RetryPolicy;
   /** gs://bucket/prefix/ for dead-letter records, when configured. */
   deadLetters?: {bucket: string; prefix: string};
+  /** Push subscription -> topic, for pushes whose endpoint path has no topic. */
+  subscriptionTopics: ReadonlyMap<string, string>;
   origin: string;
 }
 

@@ -6,6 +6,24 @@
 
 export const STORAGE_FINALIZED = 'google.cloud.storage.object.v1.finalized';
 export const PUBSUB_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+export const STORAGE_DELETED = 'google.cloud.storage.object.v1.deleted';
+export const STORAGE_ARCHIVED = 'google.cloud.storage.object.v1.archived';
+export const STORAGE_METADATA_UPDATED =
+  'google.cloud.storage.object.v1.metadataUpdated';
+
+/** The Cloud Storage object event types; only `finalized` is routed by default. */
+export const STORAGE_TYPES: ReadonlySet<string> = new Set([
+  STORAGE_FINALIZED,
+  STORAGE_DELETED,
+  STORAGE_ARCHIVED,
+  STORAGE_METADATA_UPDATED,
+]);
+
+/** What a route without `match.type` matches: the others must be named. */
+export const DEFAULT_TYPES: ReadonlySet<string> = new Set([
+  STORAGE_FINALIZED,
+  PUBSUB_PUBLISHED,
+]);
 
 export type EventKind = 'storage' | 'pubsub';
 
@@ -54,6 +72,11 @@ export interface TriggerEvent {
   traceparent?: string;
   /** How the event arrived: for logs and dead letters. */
   format: 'cloudevent' | 'legacy';
+  /**
+   * Set when a Cloud Storage Pub/Sub notification was read as a Storage
+   * event: the message that carried it (id, subscription, topic).
+   */
+  notification?: {messageId: string; topic?: string; subscription?: string};
   storage?: StorageObject;
   pubsub?: PubsubMessage;
 }

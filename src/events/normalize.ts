@@ -8,9 +8,25 @@
  *   structured mode (the whole envelope is the body; `data` or `data_base64`);
  * - a gen1 legacy body `{data, context}` (or with the context fields at the
  *   top level), which functions-framework usually converts to a CloudEvent
- *   already; the CLI and any unconverted body come here as they are.
+ *   already; the CLI and any unconverted body come here as they are;
+ * - a raw Pub/Sub push body `{message, subscription}` (push.ts);
+ * and inside any Pub/Sub delivery, a Cloud Storage notification is read as
+ * the Storage event it is (storage-notification.ts).
  */
-import {PUBSUB_PUBLISHED, STORAGE_FINALIZED, type TriggerEvent} from './event';
+import {
+  PUBSUB_PUBLISHED,
+  STORAGE_ARCHIVED,
+  STORAGE_DELETED,
+  STORAGE_FINALIZED,
+  STORAGE_METADATA_UPDATED,
+  STORAGE_TYPES,
+  type TriggerEvent,
+} from './event';
+import {isPushBody, pushToCloudEvent} from './push';
+import {
+  isStorageNotification,
+  storageEventFromNotification,
+} from './storage-notification';
 import {InvalidEventError} from '../core/errors';
 import {
   storageObject,
@@ -30,6 +46,9 @@ import {
 /** gen1 event types (both generations of them) and the gen2 type each one is. */
 const LEGACY_TYPES: Record<string, string> = {
   'google.storage.object.finalize': STORAGE_FINALIZED,
+  'google.storage.object.delete': STORAGE_DELETED,
+  'google.storage.object.archive': STORAGE_ARCHIVED,
+  'google.storage.object.metadataUpdate': STORAGE_METADATA_UPDATED,
   'providers/cloud.storage/eventTypes/object.change': STORAGE_FINALIZED,
   'google.pubsub.topic.publish': PUBSUB_PUBLISHED,
   'providers/cloud.pubsub/eventTypes/topic.publish': PUBSUB_PUBLISHED,
@@ -37,7 +56,22 @@ const LEGACY_TYPES: Record<string, string> = {
 
 const utf8 = new TextDecoder('utf-8', {fatal: true});
 
-export function normalizeEvent(input: unknown): TriggerEvent {
+export interface NormalizeOptions {
+  /** Full subscription name -> full topic name, for pushes whose path has no topic. */
+  subscriptionTopics?: ReadonlyMap<string, string>;
+}
+
+export function normalizeEvent(
+  input: unknown,
+  options: NormalizeOptions = {},
+): TriggerEvent {
+  const event = readEvent(input, options);
+  if (event.kind === 'pubsub' && isStorageNotification(event.pubsub!))
+    return storageEventFromNotification(event.pubsub!, event);
+  return event;
+}
+
+function readEvent(input: unknown, options: NormalizeOptions): TriggerEvent {
   if (!isObject(input)) {
     throw new InvalidEventError(
       `event is ${describe(input)}, expected a CloudEvent or a gen1 {data, context} object`,
@@ -47,8 +81,10 @@ export function normalizeEvent(input: unknown): TriggerEvent {
     typeof input.specversion === 'string' ||
     (typeof input.type === 'string' && 'source' in input)
   ) {
-    return fromCloudEvent(input);
+    return fromCloudEvent(input, options);
   }
+  if (isPushBody(input))
+    return fromCloudEvent(pushToCloudEvent(input), options);
   const context = isObject(input.context) ? input.context : input;
   if (typeof context.eventType === 'string') {
     return fromLegacy(context, 'data' in input ? input.data : undefined);
@@ -58,7 +94,7 @@ export function normalizeEvent(input: unknown): TriggerEvent {
   );
 }
 
-function fromCloudEvent(ce: Json): TriggerEvent {
+function fromCloudEvent(ce: Json, options: NormalizeOptions): TriggerEvent {
   const type = requireString(ce, 'type', 'CloudEvent');
   const id = requireString(ce, 'id', 'CloudEvent');
   const source = requireString(ce, 'source', 'CloudEvent');
@@ -72,7 +108,7 @@ function fromCloudEvent(ce: Json): TriggerEvent {
     format: 'cloudevent' as const,
   };
   const data = cloudEventData(ce);
-  if (type === STORAGE_FINALIZED) {
+  if (STORAGE_TYPES.has(type)) {
     const storage = storageObject(
       data,
       bucketFromSource(source),
@@ -87,6 +123,7 @@ function fromCloudEvent(ce: Json): TriggerEvent {
   }
   if (type === PUBSUB_PUBLISHED) {
     const pubsub = pubsubMessage(data, topicFromSource(source), id);
+    pubsub.topic ??= options.subscriptionTopics?.get(pubsub.subscription ?? '');
     return {
       ...base,
       kind: 'pubsub',
@@ -95,7 +132,7 @@ function fromCloudEvent(ce: Json): TriggerEvent {
     };
   }
   throw new InvalidEventError(
-    `unsupported event type '${type}': this function handles ${STORAGE_FINALIZED} and ${PUBSUB_PUBLISHED}`,
+    `unsupported event type '${type}': this function handles ${[...STORAGE_TYPES].join(', ')} and ${PUBSUB_PUBLISHED}`,
   );
 }
 
@@ -112,13 +149,15 @@ function fromLegacy(context: Json, data: unknown): TriggerEvent {
   const resource = isObject(context.resource)
     ? optionalString(context.resource.name)
     : optionalString(context.resource);
-  const base = {id, type, time, format: 'legacy' as const};
-  if (type === STORAGE_FINALIZED) {
-    if (isObject(data) && data.resourceState === 'not_exists') {
-      throw new InvalidEventError(
-        'legacy object.change event is a deletion (resourceState not_exists), not a finalize',
-      );
-    }
+  // gen1 object.change also reports deletions; gen2 has a type of its own for them.
+  const deleted = isObject(data) && data.resourceState === 'not_exists';
+  const base = {
+    id,
+    type: deleted && type === STORAGE_FINALIZED ? STORAGE_DELETED : type,
+    time,
+    format: 'legacy' as const,
+  };
+  if (STORAGE_TYPES.has(type)) {
     const m = /^projects\/[^/]+\/buckets\/([^/]+)\/objects\/(.+)$/.exec(
       resource ?? '',
     );

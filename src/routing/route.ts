@@ -3,7 +3,7 @@
  * (fan-out); each match carries the render context with its own regex captures.
  */
 import type {LauncherConfig, Route} from '../config/types';
-import type {TriggerEvent} from '../events/event';
+import {DEFAULT_TYPES, type TriggerEvent} from '../events/event';
 import {eventContext} from '../events/context';
 import {PatternRefusedError} from '../patterns/linear-regex';
 
@@ -45,7 +45,7 @@ export function matchRoute(
   event: TriggerEvent,
   ctx: Record<string, unknown>,
 ): Record<string, string> | undefined {
-  if (route.types && !route.types.has(event.type)) return undefined;
+  if (!(route.types ?? DEFAULT_TYPES).has(event.type)) return undefined;
   let captures: Record<string, string> | undefined;
   for (const c of route.conditions) {
     const got = c.matcher.match(c.get(ctx));
@@ -60,4 +60,17 @@ export function matchRoute(
       });
   }
   return captures ?? {};
+}
+
+/**
+ * Why an event with no route is acked, in words: a Storage change other than
+ * a finalize is routed only by a route that names its type, and a push whose
+ * topic is unknown cannot match a `topic` condition.
+ */
+export function unmatchedMessage(event: TriggerEvent): string {
+  if (!DEFAULT_TYPES.has(event.type))
+    return `no route names ${event.type} in match.type; acked (only ${[...DEFAULT_TYPES].join(' and ')} are routed without naming them)`;
+  if (event.pubsub && event.pubsub.topic === undefined)
+    return 'no route matches this event; acked. Its topic is unknown: the push endpoint path has no /projects/P/topics/T and subscriptionTopics does not list its subscription';
+  return 'no route matches this event; acked';
 }

@@ -4,13 +4,14 @@
  * A redelivered event gets the same id, so Airflow's 409 makes the trigger
  * idempotent. The identity of a Storage event is the object generation
  * (bucket, name, generation), which is also what a gen1 delivery of the same
- * finalize carries; a Pub/Sub event's is its message id. The readable part is
+ * finalize and a Cloud Storage notification of it carry (whatever the
+ * message id of the notification); a Pub/Sub event's is its message id. The readable part is
  * for people; the hash (128 bits) is what keeps different events apart, so
  * ids stay unique whatever sanitizing does to names. Always matches Airflow's
  * default allowed_run_id_pattern `^[A-Za-z0-9_.~:+-]+$` and fits 250 chars.
  */
 import * as crypto from 'node:crypto';
-import type {TriggerEvent} from '../events/event';
+import {STORAGE_FINALIZED, type TriggerEvent} from '../events/event';
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9_.~:+-]+$/;
 export const RUN_ID_MAX = 250;
@@ -18,12 +19,14 @@ const READABLE_MAX = 96;
 
 export function eventIdentity(event: TriggerEvent): string[] {
   if (event.storage && event.storage.generation) {
-    return [
+    const id = [
       'storage',
       event.storage.bucket,
       event.storage.name,
       event.storage.generation,
     ];
+    // A deletion (archive, metadata update) of a generation is another event than its finalize.
+    return event.type === STORAGE_FINALIZED ? id : [...id, event.type];
   }
   if (event.pubsub)
     return [

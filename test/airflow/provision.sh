@@ -5,7 +5,9 @@
 #     PostgreSQL metadata database;
 #   - PostgreSQL itself (Debian's package), only if it is not installed;
 #   - fake-gcs-server, the Cloud Storage emulator, from the Go module proxy;
-#   - shellcheck (Debian's package), which the deploy/ script tests run.
+#   - shellcheck (Debian's package), which the deploy/ script tests run;
+#   - checked, not installed: the Pub/Sub emulator of the Google Cloud CLI
+#     (the real-delivery tests and the demo), with how to install it.
 # Idempotent: whatever already matches its marker/version is left alone and
 # nothing is installed.
 #
@@ -13,6 +15,7 @@
 #   test/airflow/provision.sh 3          # only Airflow 3 (plus PostgreSQL)
 #   test/airflow/provision.sh gcs        # only the Cloud Storage emulator
 #   test/airflow/provision.sh tools      # only shellcheck
+#   test/airflow/provision.sh pubsub     # only check the Pub/Sub emulator
 #
 # Env: DAG_LAUNCHER_CACHE (default ~/.cache/dag-launcher), PYTHON (default python3),
 #      AIRFLOW2_VERSION / AIRFLOW3_VERSION to pin other releases,
@@ -102,13 +105,31 @@ shellcheck_tool() {
   apt-get install -y -qq --no-install-recommends shellcheck > /dev/null
 }
 
+# The Google Cloud CLI's Pub/Sub emulator (Java). Not installed from here: it
+# comes with the CLI, as a gcloud component or a Debian package.
+pubsub_emulator() {
+  if command -v gcloud > /dev/null && CLOUDSDK_CORE_DISABLE_PROMPTS=1 gcloud beta emulators pubsub --help > /dev/null 2>&1 && command -v java > /dev/null; then
+    echo "pubsub emulator: gcloud $(gcloud version 2>/dev/null | sed -n 's/^Google Cloud SDK //p') with its Pub/Sub emulator and Java already installed"
+    return 0
+  fi
+  cat >&2 <<'MSG'
+pubsub emulator: missing. The real-delivery tests (test/airflow/delivery.test.ts) and
+`npm run demo` need the Google Cloud CLI's Pub/Sub emulator and a Java runtime (11+):
+  apt:    sudo apt-get install google-cloud-cli google-cloud-cli-pubsub-emulator default-jre-headless
+          (from Google's apt repository, https://cloud.google.com/sdk/docs/install#deb)
+  gcloud: gcloud components install pubsub-emulator beta
+MSG
+  return 1
+}
+
 want="${1:-all}"
 case "$want" in
-  all | 2 | 3 | gcs | tools) ;;
-  *) echo "usage: ${0##*/} [all|2|3|gcs|tools]" >&2; exit 2 ;;
+  all | 2 | 3 | gcs | tools | pubsub) ;;
+  *) echo "usage: ${0##*/} [all|2|3|gcs|tools|pubsub]" >&2; exit 2 ;;
 esac
 if [[ "$want" == "all" || "$want" == "2" || "$want" == "3" ]]; then postgres; fi
 if [[ "$want" == "all" || "$want" == "2" ]]; then provision 2 "$airflow2"; fi
 if [[ "$want" == "all" || "$want" == "3" ]]; then provision 3 "$airflow3"; fi
 if [[ "$want" == "all" || "$want" == "gcs" ]]; then fake_gcs_server; fi
 if [[ "$want" == "all" || "$want" == "tools" ]]; then shellcheck_tool; fi
+if [[ "$want" == "all" || "$want" == "pubsub" ]]; then pubsub_emulator; fi

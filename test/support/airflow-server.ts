@@ -33,6 +33,10 @@ export interface AirflowOptions {
   paused?: string[];
   /** Airflow 2 only: serve /api/experimental (the Airflow 1.10 contract). */
   experimentalApi?: boolean;
+  /** Run the scheduler (see startScheduler) so triggered runs really run. */
+  scheduler?: boolean;
+  /** DAG ids whose one task (`echo_conf`) logs its run's conf and returns it as XCom. */
+  echoDags?: string[];
 }
 
 export interface AirflowRun {
@@ -63,6 +67,7 @@ export class RealAirflow {
   private output: string[] = [];
   private pg?: PostgresServer;
   private dbUrl = '';
+  private readonly schedulerProcesses: ChildProcess[] = [];
 
   private constructor(readonly major: 2 | 3) {}
 
@@ -147,6 +152,8 @@ export class RealAirflow {
         join(this.home, 'dags', `${dag}.py`),
         dagFile(this.major, dag, options.paused?.includes(dag) ?? false),
       );
+    for (const dag of options.echoDags ?? [])
+      writeFileSync(join(this.home, 'dags', `${dag}.py`), echoDagFile(dag));
     const port = await freePort();
     const env = this.env(port, options);
     const run = (args: string[]) => {
@@ -199,6 +206,7 @@ export class RealAirflow {
     this.child.stderr!.on('data', keep);
     this.url = `http://127.0.0.1:${port}`;
     await this.waitHealthy();
+    if (options.scheduler) this.startScheduler(env);
   }
 
   private async waitHealthy(): Promise<void> {
@@ -281,11 +289,120 @@ export class RealAirflow {
     }
   }
 
+  /** Starts the scheduler (and Airflow 3's dag-processor); see schedulerEnv. */
+  private startScheduler(env: NodeJS.ProcessEnv): void {
+    const commands =
+      this.major === 3 ? [['scheduler'], ['dag-processor']] : [['scheduler']];
+    for (const args of commands) {
+      const child = spawn(airflowBin(this.major), args, {
+        env: schedulerEnv(env, this.url),
+        cwd: this.home,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // with the task processes it forks
+      });
+      const keep = (c: Buffer) => {
+        this.output.push(c.toString());
+        if (this.output.length > 200) this.output.shift();
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      this.schedulerProcesses.push(child);
+    }
+  }
+
+  /** Waits for a run to finish (success or failed) and returns it. */
+  async finishedRun(
+    dagId: string,
+    dagRunId: string,
+    timeoutMs = 180_000,
+  ): Promise<AirflowRun> {
+    const deadline = Date.now() + timeoutMs;
+    let last: AirflowRun | undefined;
+    while (Date.now() < deadline) {
+      const r = await fetch(
+        `${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(dagRunId)}`,
+        {headers: await this.authHeaders()},
+      );
+      if (r.ok) {
+        last = (await r.json()) as AirflowRun;
+        if (last.state === 'success' || last.state === 'failed') return last;
+      }
+      await new Promise(res => setTimeout(res, 1000));
+    }
+    throw new Error(
+      `run ${dagId}/${dagRunId} not finished within ${timeoutMs} ms (state ${last?.state}):\n${this.output.slice(-20).join('')}`,
+    );
+  }
+
+  /** The XCom `return_value` of a task of a run: what an echo DAG's task received. */
+  async returnValue(
+    dagId: string,
+    dagRunId: string,
+    taskId = 'echo_conf',
+  ): Promise<unknown> {
+    const r = await fetch(
+      `${this.url}/api/${this.api}/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(dagRunId)}/taskInstances/${taskId}/xcomEntries/return_value?deserialize=true&stringify=false`,
+      {headers: await this.authHeaders()},
+    );
+    if (!r.ok)
+      throw new Error(
+        `XCom of ${dagId}/${dagRunId}: ${r.status} ${await r.text()}`,
+      );
+    return ((await r.json()) as {value: unknown}).value;
+  }
+
   async stop(): Promise<void> {
+    for (const c of this.schedulerProcesses)
+      await stopChild(c, {group: true, signal: 'SIGTERM'});
     await stopChild(this.child, {group: true, signal: 'SIGTERM'}); // the server and the workers it forked
     await this.pg?.stop();
     if (this.home) rmSync(this.home, {recursive: true, force: true});
   }
+}
+
+// ---- The scheduler: triggered runs really run (issue 13) ----
+
+/**
+ * Beside the api-server: `airflow scheduler` with the LocalExecutor on the
+ * same PostgreSQL database and, on Airflow 3, the `airflow dag-processor`
+ * (it parses DAG files; Airflow 2's scheduler does that itself). No
+ * triggerer: the tests' DAGs have no deferrable tasks. Airflow 3's task
+ * processes report to the api-server's execution API, so they get its URL
+ * and the same JWT secret (the env of the api-server).
+ */
+function schedulerEnv(env: NodeJS.ProcessEnv, url: string): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    AIRFLOW__CORE__EXECUTOR: 'LocalExecutor',
+    AIRFLOW__CORE__PARALLELISM: '4', // a 2-core machine shared with other suites
+    AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `${url}/execution/`,
+    AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: '2',
+    AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL: '5',
+    AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '5',
+  };
+}
+
+/** Logs its run's conf (the task log) and returns it (the XCom `return_value`). */
+function echoDagFile(dagId: string): string {
+  return `# Written by the DAG Launcher tests: a task that shows the conf it received.
+import json
+from datetime import datetime
+try:
+    from airflow.sdk import DAG, task
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.decorators import task
+
+with DAG(${JSON.stringify(dagId)}, start_date=datetime(2024, 1, 1), schedule=None, catchup=False,
+         is_paused_upon_creation=False, tags=["dag-launcher-test"]):
+    @task(task_id="echo_conf")
+    def echo_conf(**context):
+        conf = context["dag_run"].conf
+        print("conf received: " + json.dumps(conf, sort_keys=True))
+        return conf
+
+    echo_conf()
+`;
 }
 
 function dagFile(major: 2 | 3, dagId: string, paused: boolean): string {

@@ -22,6 +22,20 @@ export interface StoredObject {
   contentType?: string;
 }
 
+/**
+ * Object notifications published to a Pub/Sub emulator, as Cloud Storage's
+ * Pub/Sub notifications (`-event.pubsub-*` flags of fake-gcs-server).
+ */
+export interface GcsNotifications {
+  /** The Pub/Sub emulator's host:port. */
+  pubsubHost: string;
+  project: string;
+  /** Topic id in that project. */
+  topic: string;
+  /** `finalize`, `delete`, `metadataUpdate`. */
+  events?: string[];
+}
+
 export class GcsEmulator {
   url = '';
   private child?: ChildProcess;
@@ -32,10 +46,13 @@ export class GcsEmulator {
     return this.url;
   }
 
-  static async start(buckets: string[] = []): Promise<GcsEmulator> {
+  static async start(
+    buckets: string[] = [],
+    notifications?: GcsNotifications,
+  ): Promise<GcsEmulator> {
     const gcs = new GcsEmulator();
     try {
-      await gcs.boot();
+      await gcs.boot(notifications);
       for (const b of buckets) await gcs.createBucket(b);
     } catch (e) {
       await gcs.stop();
@@ -44,7 +61,7 @@ export class GcsEmulator {
     return gcs;
   }
 
-  private async boot(): Promise<void> {
+  private async boot(notifications?: GcsNotifications): Promise<void> {
     if (!existsSync(FAKE_GCS_BIN))
       throw new Error(
         `fake-gcs-server is not provisioned at ${FAKE_GCS_BIN}: run test/airflow/provision.sh`,
@@ -68,8 +85,23 @@ export class GcsEmulator {
         `127.0.0.1:${port}`,
         '-log-level',
         'warn',
+        ...(notifications
+          ? [
+              '-event.pubsub-project-id',
+              notifications.project,
+              '-event.pubsub-topic',
+              notifications.topic,
+              '-event.list',
+              (notifications.events ?? ['finalize']).join(','),
+            ]
+          : []),
       ],
-      {stdio: ['ignore', 'pipe', 'pipe']},
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: notifications
+          ? {...process.env, PUBSUB_EMULATOR_HOST: notifications.pubsubHost}
+          : process.env,
+      },
     );
     const keep = (c: Buffer) => {
       this.output.push(c.toString());

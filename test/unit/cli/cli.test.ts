@@ -190,3 +190,39 @@ test('validate lists every problem in one run, a route with a shape error includ
     );
   assert.match(r.stderr, new RegExp(`\\n${lines.length} problems\\n$`));
 });
+
+test('explain: a Storage notification, its redelivery under another message id and the Eventarc event of the generation print one dagRunId', () => {
+  const ids = [
+    'events/delivery/notification-push.json',
+    'events/delivery/notification-push-redelivered.json',
+    'events/structured/storage-object-finalized.json',
+  ].map(f => {
+    const r = run('explain', '--config', fixture('samples.yaml'), fixture(f));
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {triggers: {dagRunId: string}[]};
+    assert.equal(out.triggers.length, 1, r.stdout);
+    return out.triggers[0]!.dagRunId;
+  });
+  assert.deepEqual(ids, Array(3).fill(ids[0]));
+});
+
+test('explain: a raw push body, the topic from --path as the function reads it from the request path', () => {
+  const push = fixture('events/delivery/pubsub-push.json');
+  const without = run('explain', '--config', fixture('samples.yaml'), push);
+  assert.equal(without.status, 0, without.stderr);
+  assert.match(without.stdout, /topic is unknown/);
+  const r = run(
+    'explain',
+    '--config',
+    fixture('samples.yaml'),
+    '--path',
+    '/projects/acme-data/topics/airflow-commands',
+    push,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {triggers: {route: string}[]};
+  assert.deepEqual(
+    out.triggers.map(t => t.route),
+    ['sample-message'],
+  );
+});

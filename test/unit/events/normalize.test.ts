@@ -206,12 +206,12 @@ const bad: [string, unknown, RegExp][] = [
     /unsupported event type/,
   ],
   [
-    'a storage delete',
+    'a gen1 type of another product',
     {
       data: storageData('x'),
       context: {
         eventId: '1',
-        eventType: 'google.storage.object.delete',
+        eventType: 'providers/cloud.firestore/eventTypes/document.write',
         resource: 'r',
       },
     },
