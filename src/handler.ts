@@ -14,6 +14,7 @@ import {normalizeEvent} from './events/normalize';
 import {decideOutcome, type Outcome} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
 import {routeEvent, type RouteMatch} from './routing/route';
+import {dagRunId} from './routing/run-id';
 import {
   triggerDagRun,
   type AirflowTarget,
@@ -110,14 +111,15 @@ export function createHandler(
       paused,
       attempts,
       latencyMs,
+      intended,
     } of results) {
       const fields = {
         ...common,
         outcome: outcome.outcome,
         route: match.route.name,
         environment: match.route.environment,
-        dagId: run?.dagId,
-        dagRunId: run?.dagRunId,
+        dagId: run?.dagId ?? intended?.dagId,
+        dagRunId: run?.dagRunId ?? intended?.dagRunId,
         httpStatus: result?.kind === 'response' ? result.status : undefined,
         latencyMs,
         attempts,
@@ -147,15 +149,17 @@ export function createHandler(
           event,
           match,
           run,
+          intended,
           result,
           fields,
         });
         if (!stored) retry++;
       }
     }
+    // Fixed text: the outcome lines say which event and why.
     if (retry > 0)
       throw new RedeliverError(
-        `${retry} of ${results.length} route(s) will be retried (event ${event.id})`,
+        `${retry} of ${results.length} route(s) will be retried`,
       );
   };
 }
@@ -169,6 +173,8 @@ export interface Attempt {
   attempts?: number;
   /** All tries of this delivery, backoff included. */
   latencyMs?: number;
+  /** When rendering was rejected: the DAG (once known) and run id it would have triggered. */
+  intended?: {dagId?: string; dagRunId: string};
 }
 
 /**
@@ -191,6 +197,10 @@ export function attempt(
       return Promise.resolve({
         match,
         outcome: {outcome: 'rejected', reason: err.message},
+        intended: {
+          dagId: (err.detail as {dagId?: string} | undefined)?.dagId,
+          dagRunId: dagRunId(event, match.route.name),
+        },
       });
     return Promise.reject(err);
   }

@@ -1,10 +1,15 @@
 /**
- * Entry point: registers the `launchDag` CloudEvent function with
- * functions-framework. Deploy with `--entry-point=launchDag`.
+ * Entry point: registers the `launchDag` function with functions-framework.
+ * Deploy with `--entry-point=launchDag`. Registered as an HTTP function that
+ * reads CloudEvents itself (endpoint.ts says why); Eventarc delivers to it
+ * exactly as to a CloudEvent function.
  */
 import './startup/compile-cache'; // first: every module after it is read from the build's compile cache
 import * as functions from '@google-cloud/functions-framework';
 import {createLauncher} from './function';
+import {deliveryEndpoint} from './endpoint';
+import {createLogger} from './logging/logger';
 
-export const launchDag = createLauncher();
-functions.cloudEvent('launchDag', launchDag);
+const logger = createLogger();
+export const launchDag = createLauncher(process.env, logger);
+functions.http('launchDag', deliveryEndpoint(launchDag, logger));

@@ -6,7 +6,11 @@
  */
 import {createHash} from 'node:crypto';
 import {VERSION} from '../core/version';
-import {deliveredEventId, type TriggerEvent} from '../events/event';
+import {
+  deliveredEventId,
+  deliveredIdentity,
+  type TriggerEvent,
+} from '../events/event';
 import type {Logger} from '../logging/logger';
 import {scrubSecrets} from '../logging/secrets';
 import type {RunRequest} from '../routing/render';
@@ -29,6 +33,8 @@ export interface DeadLetterInput {
   event?: TriggerEvent;
   match?: RouteMatch;
   run?: RunRequest;
+  /** The DAG and run id a rejected render would have triggered, as far as known. */
+  intended?: {dagId?: string; dagRunId?: string};
   result?: TriggerResult;
   /** The outcome line's fields (event, route, DAG, …); default: outcome and reason. */
   fields?: Record<string, unknown>;
@@ -41,7 +47,9 @@ export async function storeDeadLetter(
   input: DeadLetterInput,
 ): Promise<boolean> {
   const {outcome, delivered, match, run, result} = input;
+  // An event that could not be read still names itself on its line, as far as its delivery does.
   const fields = input.fields ?? {
+    ...deliveredIdentity(delivered),
     outcome: outcome.outcome,
     reason: outcome.reason,
   };
@@ -56,8 +64,8 @@ export async function storeDeadLetter(
     reason: outcome.reason,
     route: match?.route.name,
     environment: match?.route.environment,
-    dagId: run?.dagId,
-    dagRunId: run?.dagRunId,
+    dagId: run?.dagId ?? input.intended?.dagId,
+    dagRunId: run?.dagRunId ?? input.intended?.dagRunId,
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),
     event,

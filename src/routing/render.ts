@@ -33,6 +33,7 @@ export function renderRun(
   if (route.allowedDags && !route.allowedDags.has(dag)) {
     throw new RejectedError(
       `route '${route.name}': dag '${dag}' is not in the route's allowedDags`,
+      {dagId: dag},
     );
   }
   const conf = route.conf
