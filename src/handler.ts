@@ -13,7 +13,7 @@ import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
 import {decideOutcome, type Outcome} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
-import {routeEvent, type RouteMatch} from './routing/route';
+import {routeEvent, unmatchedReasons, type RouteMatch} from './routing/route';
 import {dagRunId} from './routing/run-id';
 import {
   triggerDagRun,
@@ -81,15 +81,29 @@ export function createHandler(
     const log = deps.logger;
     const matches = routeEvent(deps.config, event);
     if (matches.length === 0) {
-      log.info(
-        {
-          ...common,
-          outcome: 'unmatched',
-          object: event.storage?.name,
-          topic: event.pubsub?.topic,
-        },
-        'no route matches this event; acked',
-      );
+      const routes = unmatchedReasons(deps.config, event);
+      const fields = {
+        ...common,
+        outcome: 'unmatched',
+        object: event.storage?.name,
+        topic: event.pubsub?.topic,
+        reason: `no route matches: ${routes.join('; ')}`,
+        routes,
+      };
+      if (deps.config.unmatched[event.kind] === 'ack') {
+        log.info(fields, 'unmatched: no route matches this event; acked');
+        return;
+      }
+      const stored = await storeDeadLetter(deps.deadLetters, log, {
+        outcome: {outcome: 'unmatched', reason: fields.reason},
+        delivered,
+        firstSeen: firstSeen(),
+        fields,
+      });
+      if (!stored)
+        throw new RedeliverError(
+          'the dead letter could not be stored; redeliver',
+        );
       return;
     }
     const eventTime = event.time ? Date.parse(event.time) : NaN;

@@ -7,7 +7,7 @@ import type {LauncherConfig} from '../config/types';
 import {RejectedError} from '../core/errors';
 import {normalizeEvent} from '../events/normalize';
 import {renderRun} from '../routing/render';
-import {routeEvent} from '../routing/route';
+import {routeEvent, unmatchedReasons} from '../routing/route';
 
 export interface Explanation {
   triggers: {
@@ -18,6 +18,8 @@ export interface Explanation {
     conf: Record<string, unknown>;
   }[];
   rejected: {route?: string; reason: string}[];
+  /** When no route matched: why each did not, and what the function does then. */
+  unmatched?: {policy: 'ack' | 'deadLetter'; routes: string[]};
 }
 
 export function explainEvent(
@@ -52,6 +54,9 @@ export function explainEvent(
     }
   }
   if (matches.length === 0)
-    out.rejected.push({reason: 'no route matches this event'});
+    out.unmatched = {
+      policy: config.unmatched[event.kind],
+      routes: unmatchedReasons(config, event),
+    };
   return out;
 }

@@ -225,6 +225,9 @@ const Retry = strictObject({
   maxBackoff: withDefault(Duration, () => 8_000),
 });
 
+const UnmatchedPolicy = oneOf(['ack', 'deadLetter']);
+export type UnmatchedPolicyName = 'ack' | 'deadLetter';
+
 export const ConfigSchema = strictObject({
   environments: record(
     string({
@@ -251,6 +254,26 @@ export const ConfigSchema = strictObject({
     initialBackoff: 250,
     maxBackoff: 8_000,
   })),
+  /**
+   * An event no route matches: `ack` (an INFO line) or `deadLetter` (a record
+   * and an ERROR line saying why each route did not match). One policy, or
+   * one per kind; default `{storage: ack, pubsub: deadLetter}`.
+   */
+  unmatched: optional(
+    union<
+      | UnmatchedPolicyName
+      | {storage?: UnmatchedPolicyName; pubsub?: UnmatchedPolicyName}
+    >(
+      [
+        UnmatchedPolicy,
+        strictObject({
+          storage: optional(UnmatchedPolicy),
+          pubsub: optional(UnmatchedPolicy),
+        }),
+      ],
+      'expected ack or deadLetter, or {storage: ack|deadLetter, pubsub: ack|deadLetter}',
+    ),
+  ),
   /** Where rejected and expired events are kept: `gs://bucket/prefix/`. Without it they are only in the ERROR log line. */
   deadLetters: optional(
     string({

@@ -24,7 +24,8 @@ import {
 } from './dead-letters';
 
 export interface DeadLetterInput {
-  outcome: {outcome: 'rejected' | 'expired'; reason: string};
+  /** `unmatched`: a delivery no route matched, under `unmatched: deadLetter`. */
+  outcome: {outcome: 'rejected' | 'expired' | 'unmatched'; reason: string};
   /** The event exactly as delivered. */
   delivered: unknown;
   /** When this instance first saw the delivery (ISO 8601). */
@@ -57,7 +58,7 @@ export async function storeDeadLetter(
   const key =
     input.event && match
       ? dagRunId(input.event, match.route.name)
-      : unreadableKey(delivered, event);
+      : unroutedKey(outcome.outcome, delivered, event);
   const record: DeadLetterRecord = {
     key,
     outcome: outcome.outcome,
@@ -97,11 +98,16 @@ export async function storeDeadLetter(
 }
 
 /**
- * The record key of an event that could not be read: from its CloudEvent id
+ * The record key of an event that could not be read (or, `unmatched-…`, that
+ * no route matched): from its CloudEvent id
  * and source (or gen1 eventId) when it has them, the same whichever content
  * mode delivered it; otherwise a hash of the whole body.
  */
-function unreadableKey(delivered: unknown, serialized: unknown): string {
+function unroutedKey(
+  outcome: string,
+  delivered: unknown,
+  serialized: unknown,
+): string {
   const d = (delivered ?? {}) as {
     id?: unknown;
     source?: unknown;
@@ -113,7 +119,8 @@ function unreadableKey(delivered: unknown, serialized: unknown): string {
       : typeof d.context?.eventId === 'string'
         ? [d.context.eventId, 'gen1']
         : undefined;
-  return `unreadable-${createHash('sha256')
+  const kind = outcome === 'unmatched' ? 'unmatched' : 'unreadable';
+  return `${kind}-${createHash('sha256')
     .update(JSON.stringify(id ?? serialized))
     .digest('hex')
     .slice(0, 40)}`;
