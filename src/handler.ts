@@ -8,12 +8,18 @@ import type {LauncherConfig} from './config/types';
 import type {DeadLetterSink} from './outcomes/dead-letters';
 import {responseOf, storeDeadLetter} from './outcomes/store-dead-letter';
 import {RejectedError} from './core/errors';
-import type {TriggerEvent} from './events/event';
+import {DEFAULT_TYPES, type TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
 import {decideOutcome, type Outcome} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
-import {routeEvent, unmatchedMessage, type RouteMatch} from './routing/route';
+import {
+  routeEvent,
+  unmatchedMessage,
+  unmatchedReasons,
+  type RouteMatch,
+} from './routing/route';
+import {dagRunId} from './routing/run-id';
 import {
   triggerDagRun,
   type AirflowTarget,
@@ -80,16 +86,35 @@ export function createHandler(
     const log = deps.logger;
     const matches = routeEvent(deps.config, event);
     if (matches.length === 0) {
-      log.info(
-        {
-          ...common,
-          outcome: 'unmatched',
-          object: event.storage?.name,
-          topic: event.pubsub?.topic,
-          subscription: event.pubsub?.subscription,
-        },
-        unmatchedMessage(event),
-      );
+      const routes = unmatchedReasons(deps.config, event);
+      const why = unmatchedMessage(event);
+      const fields = {
+        ...common,
+        outcome: 'unmatched',
+        object: event.storage?.name,
+        topic: event.pubsub?.topic,
+        subscription: event.pubsub?.subscription,
+        reason: routes.length ? `${why}: ${routes.join('; ')}` : why,
+        routes,
+      };
+      // Object deletions and the like reach only the routes that name them: never a dead letter.
+      const policy = DEFAULT_TYPES.has(event.type)
+        ? deps.config.unmatched[event.kind]
+        : 'ack';
+      if (policy === 'ack') {
+        log.info(fields, `unmatched: ${why}; acked`);
+        return;
+      }
+      const stored = await storeDeadLetter(deps.deadLetters, log, {
+        outcome: {outcome: 'unmatched', reason: fields.reason},
+        delivered,
+        firstSeen: firstSeen(),
+        fields,
+      });
+      if (!stored)
+        throw new RedeliverError(
+          'the dead letter could not be stored; redeliver',
+        );
       return;
     }
     const eventTime = event.time ? Date.parse(event.time) : NaN;
@@ -111,14 +136,15 @@ export function createHandler(
       paused,
       attempts,
       latencyMs,
+      intended,
     } of results) {
       const fields = {
         ...common,
         outcome: outcome.outcome,
         route: match.route.name,
         environment: match.route.environment,
-        dagId: run?.dagId,
-        dagRunId: run?.dagRunId,
+        dagId: run?.dagId ?? intended?.dagId,
+        dagRunId: run?.dagRunId ?? intended?.dagRunId,
         httpStatus: result?.kind === 'response' ? result.status : undefined,
         latencyMs,
         attempts,
@@ -148,15 +174,17 @@ export function createHandler(
           event,
           match,
           run,
+          intended,
           result,
           fields,
         });
         if (!stored) retry++;
       }
     }
+    // Fixed text: the outcome lines say which event and why.
     if (retry > 0)
       throw new RedeliverError(
-        `${retry} of ${results.length} route(s) will be retried (event ${event.id})`,
+        `${retry} of ${results.length} route(s) will be retried`,
       );
   };
 }
@@ -170,6 +198,8 @@ export interface Attempt {
   attempts?: number;
   /** All tries of this delivery, backoff included. */
   latencyMs?: number;
+  /** When rendering was rejected: the DAG (once known) and run id it would have triggered. */
+  intended?: {dagId?: string; dagRunId: string};
 }
 
 /**
@@ -192,6 +222,10 @@ export function attempt(
       return Promise.resolve({
         match,
         outcome: {outcome: 'rejected', reason: err.message},
+        intended: {
+          dagId: (err.detail as {dagId?: string} | undefined)?.dagId,
+          dagRunId: dagRunId(event, match.route.name),
+        },
       });
     return Promise.reject(err);
   }

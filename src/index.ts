@@ -1,12 +1,16 @@
 /**
- * Entry point: registers `launchDag` with functions-framework. Deploy with
- * `--entry-point=launchDag`. An HTTP function reading CloudEvents (binary and
- * structured), gen1 bodies and raw Pub/Sub pushes itself: see http-entry.ts.
+ * Entry point: registers the `launchDag` function with functions-framework.
+ * Deploy with `--entry-point=launchDag`. Registered as an HTTP function that
+ * reads CloudEvents, gen1 bodies and raw Pub/Sub pushes itself
+ * (events/delivery.ts says why); Eventarc delivers to it
+ * exactly as to a CloudEvent function.
  */
 import './startup/compile-cache'; // first: every module after it is read from the build's compile cache
 import * as functions from '@google-cloud/functions-framework';
 import {createLauncher} from './function';
-import {serveDeliveries} from './http-entry';
+import {deliveryEndpoint} from './endpoint';
+import {createLogger} from './logging/logger';
 
-export const launchDag = createLauncher();
-functions.http('launchDag', serveDeliveries(launchDag));
+const logger = createLogger();
+export const launchDag = createLauncher(process.env, logger);
+functions.http('launchDag', deliveryEndpoint(launchDag, logger));

@@ -14,6 +14,7 @@ export class BasicAuth implements AirflowAuth {
     const encoded = Buffer.from(`${username}:${password}`).toString('base64');
     this.header = `Basic ${encoded}`;
     rememberSecret(password);
+    rememberSecret(`${username}:${password}`); // as in a URL's user info
     rememberSecret(encoded);
   }
 

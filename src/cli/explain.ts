@@ -7,7 +7,7 @@ import type {LauncherConfig} from '../config/types';
 import {RejectedError} from '../core/errors';
 import {normalizeEvent} from '../events/normalize';
 import {renderRun} from '../routing/render';
-import {routeEvent, unmatchedMessage} from '../routing/route';
+import {routeEvent, unmatchedMessage, unmatchedReasons} from '../routing/route';
 
 export interface Explanation {
   triggers: {
@@ -20,6 +20,8 @@ export interface Explanation {
     note?: string;
   }[];
   rejected: {route?: string; reason: string}[];
+  /** When no route matched: why each did not, and what the function does then. */
+  unmatched?: {policy: 'ack' | 'deadLetter'; reason: string; routes: string[]};
 }
 
 export function explainEvent(
@@ -55,6 +57,10 @@ export function explainEvent(
     }
   }
   if (matches.length === 0)
-    out.rejected.push({reason: unmatchedMessage(event)});
+    out.unmatched = {
+      policy: config.unmatched[event.kind],
+      reason: unmatchedMessage(event),
+      routes: unmatchedReasons(config, event),
+    };
   return out;
 }

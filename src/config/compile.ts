@@ -52,6 +52,7 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
       initialBackoffMs: cfg.retry.initialBackoff,
       maxBackoffMs: cfg.retry.maxBackoff,
     },
+    unmatched: unmatchedPolicy(cfg.unmatched),
     ...(cfg.deadLetters && {deadLetters: parseGsUri(cfg.deadLetters, true)}),
     subscriptionTopics: new Map(Object.entries(cfg.subscriptionTopics ?? {})),
     origin,
@@ -106,6 +107,23 @@ function checkMeaning(
   }
   const routes = compileRoutes(cfg.routes ?? [], environments, problems);
   return {environments, routes};
+}
+
+/**
+ * Storage buckets legitimately hold objects no route wants: acked. A Pub/Sub
+ * topic is addressed to this function: a message nothing matched is a
+ * mistake to keep, so it is dead-lettered.
+ */
+function unmatchedPolicy(
+  raw: RawConfig['unmatched'],
+): LauncherConfig['unmatched'] {
+  const defaults = {storage: 'ack', pubsub: 'deadLetter'} as const;
+  if (raw === undefined) return {...defaults};
+  if (typeof raw === 'string') return {storage: raw, pubsub: raw};
+  return {
+    storage: raw.storage ?? defaults.storage,
+    pubsub: raw.pubsub ?? defaults.pubsub,
+  };
 }
 
 function compileRoutes(

@@ -241,6 +241,9 @@ const Retry = strictObject({
   maxBackoff: withDefault(Duration, () => 8_000),
 });
 
+const UnmatchedPolicy = oneOf(['ack', 'deadLetter']);
+export type UnmatchedPolicyName = 'ack' | 'deadLetter';
+
 export const ConfigSchema = strictObject({
   environments: record(
     string({
@@ -281,6 +284,26 @@ export const ConfigSchema = strictObject({
         regex: /^projects\/[^/]+\/topics\/[^/]+$/,
         message: 'expected a topic name projects/P/topics/T',
       }),
+    ),
+  ),
+  /**
+   * An event no route matches: `ack` (an INFO line) or `deadLetter` (a record
+   * and an ERROR line saying why each route did not match). One policy, or
+   * one per kind; default `{storage: ack, pubsub: deadLetter}`.
+   */
+  unmatched: optional(
+    union<
+      | UnmatchedPolicyName
+      | {storage?: UnmatchedPolicyName; pubsub?: UnmatchedPolicyName}
+    >(
+      [
+        UnmatchedPolicy,
+        strictObject({
+          storage: optional(UnmatchedPolicy),
+          pubsub: optional(UnmatchedPolicy),
+        }),
+      ],
+      'expected ack or deadLetter, or {storage: ack|deadLetter, pubsub: ack|deadLetter}',
     ),
   ),
   /** Where rejected and expired events are kept: `gs://bucket/prefix/`. Without it they are only in the ERROR log line. */

@@ -5,7 +5,8 @@
  */
 import type {Matcher} from '../patterns/matcher';
 import type {Template} from '../patterns/template';
-import type {AuthConfig} from './schema';
+import type {EventKind} from '../events/event';
+import type {AuthConfig, UnmatchedPolicyName} from './schema';
 
 export type {AuthConfig};
 
@@ -60,6 +61,8 @@ export interface LauncherConfig {
   functionTimeoutMs: number;
   maxConfBytes: number;
   retry: RetryPolicy;
+  /** What an event no route matches becomes, per event kind. */
+  unmatched: Record<EventKind, UnmatchedPolicyName>;
   /** gs://bucket/prefix/ for dead-letter records, when configured. */
   deadLetters?: {bucket: string; prefix: string};
   /** Push subscription -> topic, for pushes whose endpoint path has no topic. */

@@ -86,3 +86,42 @@ export function deliveredEventId(delivered: unknown): string | undefined {
   const id = (delivered as {id?: unknown} | null | undefined)?.id;
   return typeof id === 'string' ? id : undefined;
 }
+
+const IDENTITY_MAX = 256;
+
+/**
+ * The id, type and source a delivery names, read from it as delivered
+ * (CloudEvent attributes, or a gen1 context), for the lines of events that
+ * could not be read: strings only, each cut to 256 characters.
+ */
+export function deliveredIdentity(delivered: unknown): {
+  eventId?: string;
+  eventType?: string;
+  source?: string;
+} {
+  if (delivered === null || typeof delivered !== 'object') return {};
+  const d = delivered as Record<string, unknown>;
+  const ctx =
+    d.context !== null && typeof d.context === 'object'
+      ? (d.context as Record<string, unknown>)
+      : d;
+  const resource =
+    ctx.resource !== null && typeof ctx.resource === 'object'
+      ? (ctx.resource as Record<string, unknown>).name
+      : ctx.resource;
+  const pick = (...vs: unknown[]) => {
+    const v = vs.find(x => typeof x === 'string' && x !== '') as
+      string | undefined;
+    return v === undefined || v.length <= IDENTITY_MAX
+      ? v
+      : `${v.slice(0, IDENTITY_MAX)}…`;
+  };
+  const out = {
+    eventId: pick(d.id, ctx.eventId),
+    eventType: pick(d.type, ctx.eventType),
+    source: pick(d.source, resource),
+  };
+  for (const k of ['eventId', 'eventType', 'source'] as const)
+    if (out[k] === undefined) delete out[k];
+  return out;
+}

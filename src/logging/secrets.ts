@@ -1,41 +1,117 @@
 /**
- * The credentials this instance holds (passwords, the basic-auth header,
- * every bearer token it fetched), remembered so that no text leaving the
- * process carries them: every log line is scrubbed as pino writes it, and
- * every dead-letter record before it is stored. Path-based redaction covers
- * the fields we know; this covers what we do not control, such as a proxy or
- * web server that echoes the request's Authorization header, or a token
- * endpoint that echoes the posted password, in an error body we keep as an
- * excerpt.
+ * The credentials this instance holds (passwords, `user:password`, the
+ * basic-auth header, every bearer token it fetched), remembered so that no
+ * text leaving the process carries them: every log line is scrubbed as pino
+ * writes it, and every dead-letter record before it is stored. Path-based
+ * redaction covers the fields we know; this covers what we do not control,
+ * such as a proxy that echoes the request's Authorization header, or a token
+ * endpoint that echoes the posted password, in an error body we keep.
+ *
+ * A server may echo a credential in any encoding, and our own JSON adds a
+ * layer or two around it (a JSON body kept as a string in a JSON line). So a
+ * secret is matched character by character (encodings.ts), each character in
+ * any of its forms: itself; a JSON escape (`\"`, `\\`, `\/`, `\n`, …) or a
+ * `\uXXXX` escape (any character, either hex case, surrogate pairs), under up
+ * to three layers of JSON; URL-encoded UTF-8 (`%XX`, either case) and `+` for
+ * a space.
+ *
+ * Short secrets (under MIN_EVERYWHERE characters, such as a 2-character
+ * password) would match ordinary text: they are scrubbed only where a
+ * credential is echoed, right after a credential key (`password`, `token`,
+ * `Authorization`, `Basic`, `Bearer`, …) and its separator (`": "`, `=`,
+ * `\":\"`), and only as a whole value, so other lines stay readable.
  */
-const MIN_LENGTH = 6; // shorter values would scrub ordinary words
-const MAX_REMEMBERED = 64; // tokens rotate; the oldest are long expired
+import {
+  decodeEscapes,
+  findEncoded,
+  hasEscapes,
+  plainForms,
+  prepareSecret,
+  type Secret,
+} from './encodings';
 
-/** Oldest first; `longestFirst` is the same set in scrubbing order. */
+const MIN_EVERYWHERE = 6;
+const MAX_REMEMBERED = 64; // tokens rotate; the oldest are long expired
+const REDACTED = '[redacted]';
+
+/** A credential key, then quotes (escaped at any depth), `:`, `=` or spaces before its value. */
+const CREDENTIAL_KEY =
+  /(?:password|passwd|pwd|pass|secret|token|authorization|basic|bearer)[\\"':=\s]{1,24}/gi;
+/** What may follow a whole value: a quote or backslash (a closing quote escaped), `&`, `,`, `;`, `}`, a space, the end. */
+const VALUE_END = /[\\"'&,;}\s]/;
+
+interface Known {
+  secret: Secret;
+  /** The forms without `\u`, `%XX` or `\/`: enough for text that has none of them. */
+  plain: string[];
+}
+
+/** Longest first, so a token inside a longer header value does not leave the rest behind. */
+let everywhere: Known[] = [];
+let inContext: Secret[] = [];
+/** Oldest first. */
 const remembered: string[] = [];
-let longestFirst: string[] = [];
 
 export function rememberSecret(value: string | undefined): void {
-  if (!value || value.length < MIN_LENGTH) return;
-  let changed = false;
-  for (const form of new Set([
-    value,
-    JSON.stringify(value).slice(1, -1),
-    encodeURIComponent(value),
-  ])) {
-    if (form.length < MIN_LENGTH || remembered.includes(form)) continue;
-    remembered.push(form);
-    changed = true;
-  }
-  if (!changed) return;
+  if (!value || remembered.includes(value)) return;
+  remembered.push(value);
   while (remembered.length > MAX_REMEMBERED) remembered.shift();
-  // Longest first, so a token inside a longer header value does not leave the rest behind.
-  longestFirst = [...remembered].sort((a, b) => b.length - a.length);
+  const byLength = [...remembered].sort((a, b) => b.length - a.length);
+  everywhere = byLength
+    .filter(s => s.length >= MIN_EVERYWHERE)
+    .map(value => ({secret: prepareSecret(value), plain: plainForms(value)}));
+  inContext = byLength
+    .filter(s => s.length < MIN_EVERYWHERE)
+    .map(prepareSecret);
 }
 
 export function scrubSecrets(text: string): string {
+  if (everywhere.length === 0 && inContext.length === 0) return text;
   let out = text;
-  for (const s of longestFirst)
-    if (out.includes(s)) out = out.split(s).join('[redacted]');
+  if (!hasEscapes(out)) {
+    // The common case: every form a secret can take here is one of a few fixed strings.
+    for (const k of everywhere)
+      for (const form of k.plain)
+        if (out.includes(form)) out = out.split(form).join(REDACTED);
+  } else {
+    const decoded = decodeEscapes(out);
+    for (const {secret} of everywhere)
+      if (!secret.decodable || decoded.includes(secret.value))
+        out = replaceEncoded(out, secret);
+  }
+  if (inContext.length) out = scrubInContext(out);
   return out;
+}
+
+function replaceEncoded(text: string, secret: Secret): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const m = findEncoded(text, secret, from);
+    if (!m) return out + text.slice(from);
+    out += text.slice(from, m.start) + REDACTED;
+    from = m.end;
+  }
+}
+
+function scrubInContext(text: string): string {
+  let out = '';
+  let from = 0;
+  CREDENTIAL_KEY.lastIndex = 0;
+  for (let key; (key = CREDENTIAL_KEY.exec(text));) {
+    let at = key.index + key[0].length;
+    // Backslashes at the end of the separator may begin the value's first escape (`\": \"\\u00e9`).
+    while (text.charCodeAt(at - 1) === 0x5c) at--;
+    if (at < from) continue;
+    for (const secret of inContext) {
+      const m = findEncoded(text, secret, at, at);
+      if (!m || (m.end < text.length && !VALUE_END.test(text[m.end]!)))
+        continue;
+      out += text.slice(from, at) + REDACTED;
+      from = m.end;
+      CREDENTIAL_KEY.lastIndex = m.end;
+      break;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
 }

@@ -11,7 +11,7 @@ export interface DeadLetterRecord {
   /** Deterministic per (event, route): the run id it would have had, or a hash of an unreadable event. */
   key: string;
   reason: string;
-  outcome: 'rejected' | 'expired';
+  outcome: 'rejected' | 'expired' | 'unmatched';
   route?: string;
   environment?: string;
   dagId?: string;

@@ -6,7 +6,11 @@
  */
 import {createHash} from 'node:crypto';
 import {VERSION} from '../core/version';
-import {deliveredEventId, type TriggerEvent} from '../events/event';
+import {
+  deliveredEventId,
+  deliveredIdentity,
+  type TriggerEvent,
+} from '../events/event';
 import type {Logger} from '../logging/logger';
 import {scrubSecrets} from '../logging/secrets';
 import type {RunRequest} from '../routing/render';
@@ -20,7 +24,8 @@ import {
 } from './dead-letters';
 
 export interface DeadLetterInput {
-  outcome: {outcome: 'rejected' | 'expired'; reason: string};
+  /** `unmatched`: a delivery no route matched, under `unmatched: deadLetter`. */
+  outcome: {outcome: 'rejected' | 'expired' | 'unmatched'; reason: string};
   /** The event exactly as delivered. */
   delivered: unknown;
   /** When this instance first saw the delivery (ISO 8601). */
@@ -29,6 +34,8 @@ export interface DeadLetterInput {
   event?: TriggerEvent;
   match?: RouteMatch;
   run?: RunRequest;
+  /** The DAG and run id a rejected render would have triggered, as far as known. */
+  intended?: {dagId?: string; dagRunId?: string};
   result?: TriggerResult;
   /** The outcome line's fields (event, route, DAG, …); default: outcome and reason. */
   fields?: Record<string, unknown>;
@@ -41,7 +48,9 @@ export async function storeDeadLetter(
   input: DeadLetterInput,
 ): Promise<boolean> {
   const {outcome, delivered, match, run, result} = input;
+  // An event that could not be read still names itself on its line, as far as its delivery does.
   const fields = input.fields ?? {
+    ...deliveredIdentity(delivered),
     outcome: outcome.outcome,
     reason: outcome.reason,
   };
@@ -49,15 +58,15 @@ export async function storeDeadLetter(
   const key =
     input.event && match
       ? dagRunId(input.event, match.route.name)
-      : unreadableKey(delivered, event);
+      : unroutedKey(outcome.outcome, delivered, event);
   const record: DeadLetterRecord = {
     key,
     outcome: outcome.outcome,
     reason: outcome.reason,
     route: match?.route.name,
     environment: match?.route.environment,
-    dagId: run?.dagId,
-    dagRunId: run?.dagRunId,
+    dagId: run?.dagId ?? input.intended?.dagId,
+    dagRunId: run?.dagRunId ?? input.intended?.dagRunId,
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),
     event,
@@ -89,11 +98,16 @@ export async function storeDeadLetter(
 }
 
 /**
- * The record key of an event that could not be read: from its CloudEvent id
+ * The record key of an event that could not be read (or, `unmatched-…`, that
+ * no route matched): from its CloudEvent id
  * and source (or gen1 eventId) when it has them, the same whichever content
  * mode delivered it; otherwise a hash of the whole body.
  */
-function unreadableKey(delivered: unknown, serialized: unknown): string {
+function unroutedKey(
+  outcome: string,
+  delivered: unknown,
+  serialized: unknown,
+): string {
   const d = (delivered ?? {}) as {
     id?: unknown;
     source?: unknown;
@@ -105,7 +119,8 @@ function unreadableKey(delivered: unknown, serialized: unknown): string {
       : typeof d.context?.eventId === 'string'
         ? [d.context.eventId, 'gen1']
         : undefined;
-  return `unreadable-${createHash('sha256')
+  const kind = outcome === 'unmatched' ? 'unmatched' : 'unreadable';
+  return `${kind}-${createHash('sha256')
     .update(JSON.stringify(id ?? serialized))
     .digest('hex')
     .slice(0, 40)}`;

@@ -175,6 +175,7 @@ function evaluate(expr: Expression, ctx: Record<string, unknown>): unknown {
   if (value === undefined) {
     throw new TemplateError(
       `{{ ${expr.source} }} has no value for this event (add '| default: ...' to make it optional)`,
+      {root: expr.root},
     );
   }
   return value;

@@ -4,11 +4,11 @@
  */
 import {DAG_ID, type LauncherConfig, type ValueTemplate} from '../config/types';
 import type {TriggerEvent} from '../events/event';
-import {RejectedError} from '../core/errors';
+import {RejectedError, TemplateError} from '../core/errors';
 import {dagRunId} from './run-id';
 import {capNote} from './note';
 import {renderTemplate} from '../patterns/template';
-import type {RouteMatch} from './route';
+import {dataNotJson, type RouteMatch} from './route';
 
 export interface RunRequest {
   route: string;
@@ -20,6 +20,27 @@ export interface RunRequest {
 }
 
 export function renderRun(
+  config: LauncherConfig,
+  match: RouteMatch,
+  event: TriggerEvent,
+): RunRequest {
+  try {
+    return render(config, match, event);
+  } catch (err) {
+    // `{{ json.… }}` without a value because the data is not JSON: say that, not "add | default".
+    const notJson =
+      err instanceof TemplateError &&
+      (err.detail as {root?: string} | undefined)?.root === 'json'
+        ? dataNotJson(event)
+        : undefined;
+    if (!notJson) throw err;
+    throw new TemplateError(
+      `route '${match.route.name}': ${(err as Error).message.replace(/ has no value.*$/s, '')} has no value: the message ${notJson}`,
+    );
+  }
+}
+
+function render(
   config: LauncherConfig,
   match: RouteMatch,
   event: TriggerEvent,
@@ -36,6 +57,7 @@ export function renderRun(
   if (route.allowedDags && !route.allowedDags.has(dag)) {
     throw new RejectedError(
       `route '${route.name}': dag '${dag}' is not in the route's allowedDags`,
+      {dagId: dag},
     );
   }
   const conf = route.conf

@@ -39,6 +39,60 @@ export function routeEvent(
   return matches;
 }
 
+const MAX_REASONS = 20;
+
+/** Why each route did not match (the first failing condition of each), for the unmatched line and record. */
+export function unmatchedReasons(
+  config: LauncherConfig,
+  event: TriggerEvent,
+): string[] {
+  const reasons = config.routes
+    .slice(0, MAX_REASONS)
+    .map(r => whyNotMatched(r, event));
+  if (config.routes.length > MAX_REASONS)
+    reasons.push(`… and ${config.routes.length - MAX_REASONS} more routes`);
+  return reasons;
+}
+
+/**
+ * Why a route did not match the event: its first failing condition, as
+ * `route orders: name did not match glob incoming/**\/*.csv`. Only called
+ * when nothing matched, so the work is off the common path.
+ */
+export function whyNotMatched(route: Route, event: TriggerEvent): string {
+  const at = `route ${route.name}`;
+  if (route.types && !route.types.has(event.type))
+    return `${at}: type is ${event.type}, the route takes ${[...route.types].join(', ')}`;
+  const ctx = eventContext(event);
+  for (const c of route.conditions) {
+    const value = c.get(ctx);
+    if (c.matcher.match(value)) continue;
+    const notJson = !c.field.startsWith('json.')
+      ? undefined
+      : event.pubsub
+        ? dataNotJson(event)
+        : 'a Storage event has no message data';
+    if (notJson) return `${at}: ${c.field}: ${notJson}`;
+    return value === undefined
+      ? `${at}: ${c.field} is absent, expected ${c.matcher.describe}`
+      : `${at}: ${c.field} did not match ${c.matcher.describe}`;
+  }
+  return `${at}: matched`;
+}
+
+/** For a Pub/Sub message whose data is not JSON: what it is instead, with a short excerpt; else undefined. */
+export function dataNotJson(event: TriggerEvent): string | undefined {
+  const p = event.pubsub;
+  if (!p || p.json !== undefined) return undefined;
+  if (p.text === undefined)
+    return `data is not JSON (binary, ${Buffer.byteLength(p.data, 'base64')} bytes)`;
+  if (p.text.trim() === '') return 'data is not JSON (the message has no data)';
+  const head = p.text.slice(0, EXCERPT);
+  return `data is not JSON: ${JSON.stringify(head)}${p.text.length > EXCERPT ? '…' : ''}`;
+}
+
+const EXCERPT = 60;
+
 /** The named captures when every condition of the route holds, else undefined. */
 export function matchRoute(
   route: Route,
@@ -69,8 +123,8 @@ export function matchRoute(
  */
 export function unmatchedMessage(event: TriggerEvent): string {
   if (!DEFAULT_TYPES.has(event.type))
-    return `no route names ${event.type} in match.type; acked (only ${[...DEFAULT_TYPES].join(' and ')} are routed without naming them)`;
+    return `no route names ${event.type} in match.type (only ${[...DEFAULT_TYPES].join(' and ')} are routed without naming them)`;
   if (event.pubsub && event.pubsub.topic === undefined)
-    return 'no route matches this event; acked. Its topic is unknown: the push endpoint path has no /projects/P/topics/T and subscriptionTopics does not list its subscription';
-  return 'no route matches this event; acked';
+    return 'no route matches this event: its topic is unknown (the push endpoint path has no /projects/P/topics/T and subscriptionTopics does not list its subscription)';
+  return 'no route matches this event';
 }

@@ -157,3 +157,114 @@ describe('no token or password in any log line or dead-letter record, in every a
     }
   });
 });
+
+/** Every form the tests scan for: raw, JSON-escaped, Python's `\uXXXX` (both hex cases), URL-encoded. */
+function formsOf(secret: string): string[] {
+  const python = JSON.stringify(secret)
+    .slice(1, -1)
+    .replace(
+      /[^\x20-\x7f]/g,
+      c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  return [
+    ...new Set([
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      python,
+      python.replace(
+        /\\u([0-9a-f]{4})/g,
+        (_, h: string) => `\\u${h.toUpperCase()}`,
+      ),
+      encodeURIComponent(secret),
+    ]),
+  ];
+}
+
+describe('short and non-ASCII passwords, echoed the way Python writes JSON', () => {
+  // `load` is also the DAG id, on every outcome line: scrubbing it everywhere would ruin them.
+  const SHORT = 'load';
+  const TINY = 'é';
+  const UNICODE = `pässwörd ${Math.random().toString(36).slice(2, 6)} 😀€`;
+  let af: AirflowStandIn;
+  let fn: FunctionProcess;
+
+  before(async () => {
+    af = await new AirflowStandIn('v2', {load: {}}).start();
+    af.jwtUsers = {admin: 'the-right-password'};
+    af.pythonEcho = true;
+    const jwt = (passwordEnv: string) => ({
+      url: af.url,
+      api: 'v2',
+      auth: {mode: 'airflow-jwt', username: 'admin', passwordEnv},
+    });
+    fn = await FunctionProcess.start(
+      {
+        environments: {
+          short: jwt('SHORT'),
+          tiny: jwt('TINY'),
+          unicode: jwt('UNICODE'),
+          basic: {
+            url: af.url,
+            api: 'v2',
+            auth: {mode: 'basic', username: 'admin', passwordEnv: 'SHORT'},
+          },
+        },
+        requestTimeout: '2s',
+        functionTimeout: '10s',
+        retry: {attempts: 1},
+        routes: ['short', 'tiny', 'unicode', 'basic'].map(m => ({
+          name: m,
+          environment: m,
+          match: {type: 'storage', name: {prefix: `${m}/`}},
+          dag: 'load',
+        })),
+      },
+      {SHORT, TINY, UNICODE},
+    );
+  });
+
+  after(async () => {
+    await fn?.stop();
+    await af?.stop();
+  });
+
+  test('a refused 1-, 4- and 13-character password echoed with \\u escapes never reaches a line, and lines stay readable', async () => {
+    for (const m of ['short', 'tiny', 'unicode']) {
+      const res = await fn.sendBinary(
+        storageCloudEvent(storageData(`${m}/x.csv`)),
+      );
+      assert.ok(res.status >= 500, `${m}: a refused password is a retry`);
+    }
+    af.faults.push({status: 400, echo: true});
+    await fn.sendBinary(storageCloudEvent(storageData('basic/rejected.csv')));
+    const ok = await fn.sendBinary(
+      storageCloudEvent(storageData('basic/ok.csv')),
+    );
+    assert.ok(ok.status < 300, 'basic with a 4-character password triggers');
+    await fn.waitOutcomes({route: 'unicode'});
+    await fn.waitOutcomes({outcome: 'triggered'});
+
+    const logs = fn.rawOutput.join('\n');
+    // The endpoint did echo the passwords (as "received"), and they were scrubbed.
+    assert.match(logs, /received.{0,40}password.{0,12}\[redacted\]/);
+    for (const form of formsOf(UNICODE))
+      assert.ok(!logs.includes(form), `the non-ASCII password as ${form}`);
+    for (const secret of [SHORT, TINY])
+      for (const form of formsOf(secret))
+        assert.ok(
+          !new RegExp(
+            `password[\\\\"': ]{1,24}${form.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}`,
+            'i',
+          ).test(logs),
+          `the short password ${JSON.stringify(secret)} as ${form} after a password key`,
+        );
+    const basicHeader = Buffer.from(`admin:${SHORT}`).toString('base64');
+    assert.ok(!logs.includes(basicHeader), 'the basic header');
+    // Every line is still JSON, and the DAG id that equals the short password is intact.
+    for (const line of fn.rawOutput.filter(l => l.startsWith('{')))
+      JSON.parse(line);
+    const [triggered] = fn.outcomes({outcome: 'triggered'});
+    assert.equal(triggered!.dagId, 'load');
+    assert.match(String(triggered!.message), /^triggered: load /);
+  });
+});

@@ -64,6 +64,11 @@ export class AirflowStandIn {
   readonly faults: Fault[] = [];
   /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
   expectedToken?: () => string | undefined;
+  /**
+   * Echoes (refused credentials, `echo` faults) written as Python's json.dumps
+   * writes them by default: every non-ASCII character as `\uXXXX`.
+   */
+  pythonEcho = false;
   /** When set, POST /auth/token issues JWTs for these credentials (Airflow 3's SimpleAuthManager endpoint). */
   jwtUsers?: Record<string, string>;
   readonly issuedJwts: string[] = [];
@@ -174,7 +179,7 @@ export class AirflowStandIn {
       return this.issueJwt(body, res);
     const fault = this.faults.shift();
     if (fault?.echo)
-      return json(res, fault.status ?? 500, {
+      return (this.pythonEcho ? pythonJson : json)(res, fault.status ?? 500, {
         detail: `injected ${fault.status ?? 500}`,
         request: {headers: req.headers, body: raw},
       });
@@ -219,7 +224,10 @@ export class AirflowStandIn {
     };
     // An endpoint that echoes what it was sent when it refuses it, password included.
     if (!username || this.jwtUsers?.[username] !== password)
-      return json(res, 401, {detail: 'Invalid credentials', received: body});
+      return (this.pythonEcho ? pythonJson : json)(res, 401, {
+        detail: 'Invalid credentials',
+        received: body,
+      });
     const payload = Buffer.from(
       JSON.stringify({
         sub: username,
@@ -269,6 +277,17 @@ export class AirflowStandIn {
       return json(res, 404, {detail: `DAG with dag_id: '${dagId}' not found`});
     json(res, 200, {dag_id: dagId, is_paused: dag.paused ?? false});
   }
+}
+
+/** JSON as Python's json.dumps writes it by default (ensure_ascii): non-ASCII as \uXXXX. */
+function pythonJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, {'Content-Type': 'application/json'});
+  res.end(
+    JSON.stringify(body).replace(
+      /[^\x20-\x7f]/g,
+      c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ),
+  );
 }
 
 function json(

@@ -1,0 +1,45 @@
+/**
+ * The HTTP endpoint functions-framework serves: each request becomes a
+ * delivery (events/delivery.ts) for the handler, and the answer is ours, so
+ * nothing the event controls reaches plain-text output. A CloudEvent
+ * function that throws to be redelivered has the framework print the error's
+ * stack (its message included: an event id with a newline forges a log
+ * line) as unstructured text on every retry; here a retry is a bare 500,
+ * already explained by its outcome line, and an unexpected error is one JSON
+ * line.
+ */
+import type {Request, Response} from '@google-cloud/functions-framework';
+import {deliveredFrom} from './events/delivery';
+import {RedeliverError} from './handler';
+import type {Handler} from './function';
+import type {Logger} from './logging/logger';
+
+export function deliveryEndpoint(
+  handle: Handler,
+  logger: Logger,
+): (req: Request, res: Response) => Promise<void> {
+  return async function serveDelivery(req, res): Promise<void> {
+    const d = deliveredFrom(req);
+    if (d.kind === 'refused') {
+      logger.warn(
+        {httpMethod: req.method.slice(0, 16), path: req.path.slice(0, 256)},
+        `not an event: ${d.reason}; answered ${d.status}`,
+      );
+      res.status(d.status).set('Allow', 'POST').end();
+      return;
+    }
+    try {
+      await handle(d.delivered);
+    } catch (err) {
+      // A retry was logged as an outcome already: only the status is left to say.
+      if (!(err instanceof RedeliverError))
+        logger.error(
+          {err, outcome: 'retry', reason: 'unexpected error'},
+          'retry: unexpected error while handling the event; it will be redelivered',
+        );
+      if (!res.headersSent) res.status(500).end();
+      return;
+    }
+    if (!res.headersSent) res.status(204).end();
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Deliveries functions-framework's own CloudEvent handling fails on, and
+ * what reaches stdout/stderr: the function under the real framework, fed
+ * malformed and hostile deliveries. Every one gets a clear outcome (never a
+ * 500 the platform would redeliver forever), and every line printed is a JSON
+ * log line: nothing the event controls, and no stack, outside JSON strings.
+ */
+import {after, before, describe, test} from 'node:test';
+import assert from 'node:assert/strict';
+import {AirflowStandIn} from '../support/airflow-standin';
+import {FunctionProcess} from '../support/function-process';
+import {
+  pubsubCloudEvent,
+  storageCloudEvent,
+  storageData,
+} from '../support/events';
+import {STORAGE_FINALIZED} from '../../src/events/event';
+import {normalizeEvent} from '../../src/events/normalize';
+import {dagRunId} from '../../src/routing/run-id';
+
+describe('malformed deliveries and log hygiene under functions-framework', () => {
+  let af: AirflowStandIn;
+  let fn: FunctionProcess;
+
+  before(async () => {
+    af = await new AirflowStandIn('v2', {load: {}}).start();
+    fn = await FunctionProcess.start({
+      environments: {af: {url: af.url, api: 'v2', auth: 'none'}},
+      requestTimeout: '2s',
+      functionTimeout: '10s',
+      retry: {attempts: 1},
+      routes: [
+        {name: 'files', match: {type: 'storage'}, dag: 'load'},
+        {
+          name: 'commands',
+          match: {type: 'pubsub'},
+          dag: '{{ json.dag | default: "load" }}',
+          allowedDags: ['load'],
+        },
+      ],
+    });
+  });
+
+  after(async () => {
+    await fn?.stop();
+    await af?.stop();
+  });
+
+  /** Every line printed so far is one JSON object, and none is a stack frame. */
+  function assertOnlyJsonLines(): void {
+    for (const line of fn.rawOutput) {
+      assert.doesNotMatch(line, /^\s+at /, 'no stack trace');
+      assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+    }
+  }
+
+  test('a retried event whose id carries a newline and a forged JSON line: only JSON lines, no stack, nothing forged', async () => {
+    af.faults.push({status: 500});
+    const forged = '{"severity":"ERROR","message":"forged by the event"}';
+    const res = await fn.sendStructured(
+      storageCloudEvent(storageData('in/forged.csv'), {
+        id: `evt-1\n${forged}\n`,
+      }),
+    );
+    assert.equal(res.status, 500, 'the retry is a 5xx: redelivered');
+    const [line] = await fn.waitOutcomes({outcome: 'retry'});
+    assert.equal(line!.eventId, `evt-1\n${forged}\n`, 'kept, inside JSON');
+    await new Promise(r => setTimeout(r, 100));
+    assertOnlyJsonLines();
+    assert.ok(
+      !fn.logs.some(l => l.message === 'forged by the event'),
+      'no forged line',
+    );
+  });
+
+  test('a binary-mode event sent as text/plain: rejected as not JSON and acked, not a 500 loop', async () => {
+    const res = await fn.post(
+      {
+        'Content-Type': 'text/plain',
+        'ce-specversion': '1.0',
+        'ce-id': 'text-1',
+        'ce-type': STORAGE_FINALIZED,
+        'ce-source': '//storage.googleapis.com/projects/_/buckets/landing',
+      },
+      'hello\n{"severity":"ERROR"}',
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'text-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.match(String(line!.reason), /data is not JSON: hello/);
+    assertOnlyJsonLines();
+  });
+
+  test('a GET: 405 and one JSON line, not a 500', async () => {
+    const res = await fetch(`${fn.url}/projects/p?x=%0A{"severity":"ERROR"}`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    await new Promise(r => setTimeout(r, 100));
+    assert.ok(fn.logs.some(l => l.httpMethod === 'GET'));
+    assertOnlyJsonLines();
+  });
+
+  test('a gen1 Storage body whose resource names a real project (the framework cannot split it) is triggered', async () => {
+    const res = await fn.sendLegacy({
+      data: storageData('in/gen1.csv', {bucket: 'landing'}),
+      context: {
+        eventId: 'gen1-1',
+        timestamp: new Date().toISOString(),
+        eventType: 'google.storage.object.finalize',
+        resource: {
+          service: 'storage.googleapis.com',
+          name: 'projects/acme-data/buckets/landing/objects/in/gen1.csv',
+          type: 'storage#object',
+        },
+      },
+    });
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'gen1-1'});
+    assert.equal(line!.outcome, 'triggered');
+  });
+
+  test('a Pub/Sub push body posted straight to the function (the emulator) is triggered, topic from the path', async () => {
+    const res = await fetch(`${fn.url}/projects/acme/topics/commands`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({
+        subscription: 'projects/acme/subscriptions/push',
+        message: {
+          data: Buffer.from('{"x":1}').toString('base64'),
+          messageId: 'push-1',
+          publishTime: new Date().toISOString(),
+        },
+      }),
+    });
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'push-1'});
+    assert.equal(line!.outcome, 'triggered');
+    assert.equal(
+      line!.source,
+      '//pubsub.googleapis.com/projects/acme/topics/commands',
+    );
+    assertOnlyJsonLines();
+  });
+
+  test('the line of an event that cannot be read names it from the delivery: eventId, eventType, source (strings, cut to 256)', async () => {
+    await fn.sendStructured({
+      specversion: '1.0',
+      id: 'unreadable-1',
+      type: 'com.example.unsupported',
+      source: `//example/${'s'.repeat(1000)}`,
+      data: {},
+    });
+    const [line] = await fn.waitOutcomes({eventId: 'unreadable-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.equal(line!.eventType, 'com.example.unsupported');
+    assert.equal(String(line!.source).length, 257);
+    await fn.sendLegacy({
+      data: {},
+      context: {
+        eventId: 'gen1-bad',
+        eventType: 'google.storage.object.delete',
+        resource: 7,
+      },
+    });
+    const [gen1] = await fn.waitOutcomes({eventId: 'gen1-bad'});
+    assert.equal(gen1!.eventType, 'google.storage.object.delete');
+    assert.equal(gen1!.source, undefined, 'a non-string is left out');
+  });
+
+  test('an allowlist rejection names the DAG and run id it would have triggered', async () => {
+    const ce = pubsubCloudEvent({dag: 'not_allowed'});
+    await fn.sendStructured(ce);
+    const [line] = await fn.waitOutcomes({eventId: ce.id});
+    assert.equal(line!.outcome, 'rejected');
+    assert.equal(line!.dagId, 'not_allowed');
+    assert.equal(line!.dagRunId, dagRunId(normalizeEvent(ce), 'commands'));
+  });
+});
