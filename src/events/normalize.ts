@@ -12,6 +12,7 @@
  */
 import {PUBSUB_PUBLISHED, STORAGE_FINALIZED, type TriggerEvent} from './event';
 import {InvalidEventError} from '../core/errors';
+import {LIMITS, checkBytes, checkDepth} from './limits';
 import {
   storageObject,
   pubsubMessage,
@@ -43,6 +44,8 @@ export function normalizeEvent(input: unknown): TriggerEvent {
       `event is ${describe(input)}, expected a CloudEvent or a gen1 {data, context} object`,
     );
   }
+  // Before anything reads it: every later step may then walk it recursively.
+  checkDepth(input, 'the event');
   if (
     typeof input.specversion === 'string' ||
     (typeof input.type === 'string' && 'source' in input)
@@ -71,6 +74,7 @@ function fromCloudEvent(ce: Json): TriggerEvent {
     traceparent: optionalString(ce.traceparent),
     format: 'cloudevent' as const,
   };
+  checkContext(base, 'CloudEvent');
   const data = cloudEventData(ce);
   if (type === STORAGE_FINALIZED) {
     const storage = storageObject(
@@ -113,6 +117,7 @@ function fromLegacy(context: Json, data: unknown): TriggerEvent {
     ? optionalString(context.resource.name)
     : optionalString(context.resource);
   const base = {id, type, time, format: 'legacy' as const};
+  checkContext({...base, resource}, 'legacy event context');
   if (type === STORAGE_FINALIZED) {
     if (isObject(data) && data.resourceState === 'not_exists') {
       throw new InvalidEventError(
@@ -147,6 +152,20 @@ function fromLegacy(context: Json, data: unknown): TriggerEvent {
   };
 }
 
+/** The event's identity fields are short strings; a 10 MB id would ride on every log line. */
+function checkContext(
+  fields: Record<string, string | undefined>,
+  what: string,
+): void {
+  for (const [key, value] of Object.entries(fields))
+    checkBytes(
+      value,
+      LIMITS.contextStringBytes,
+      `${what} ${key}`,
+      "this function's",
+    );
+}
+
 /** The CloudEvent's data as a JSON value, whichever way it was carried. */
 function cloudEventData(ce: Json): unknown {
   if (typeof ce.data_base64 === 'string') {
@@ -169,11 +188,14 @@ function parseJsonBytes(bytes: Buffer, field: string): unknown {
   } catch {
     throw new InvalidEventError(`CloudEvent ${field} is not valid UTF-8 JSON`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new InvalidEventError(
       `CloudEvent ${field} is not JSON: ${excerpt(text)}`,
     );
   }
+  checkDepth(value, `CloudEvent ${field}`);
+  return value;
 }

@@ -5,8 +5,12 @@
  * DeadLetterSink. With `deadLetters: gs://bucket/prefix/` configured that is
  * the Cloud Storage sink (dead-letters-gcs.ts), which `dag-launcher replay`
  * reads back; without it the record lives only in the outcome's ERROR log
- * line (the whole event included), for a log-based alert or sink.
+ * line (the whole event when it is small, else an excerpt and its size:
+ * Cloud Logging keeps no entry over 256 KB), for a log-based alert or sink.
  */
+import {jsonDepth, stringifyDeep} from '../core/json';
+import {LIMITS} from '../events/limits';
+
 export interface DeadLetterRecord {
   /** Deterministic per (event, route): the run id it would have had, or a hash of an unreadable event. */
   key: string;
@@ -18,7 +22,10 @@ export interface DeadLetterRecord {
   dagRunId?: string;
   httpStatus?: number;
   responseExcerpt?: string;
-  /** The event exactly as delivered (binary data as base64). */
+  /**
+   * The event exactly as delivered (binary data as `{base64}`; an event
+   * nested deeper than normalize reads as `{jsonText}`, its JSON text).
+   */
   event: unknown;
   eventId?: string;
   firstSeen: string;
@@ -37,22 +44,22 @@ export const logDeadLetters: DeadLetterSink = {
 
 /**
  * The delivered event back from a record: `{base64}` objects (what
- * serializableEvent made of Buffers) become Buffers again, so the event
- * normalizes exactly as it did when it was delivered.
+ * serializableEvent made of Buffers) become Buffers again, and a
+ * `{jsonText}` event is parsed, so the event normalizes exactly as it did
+ * when it was delivered.
  */
-export function reviveEvent(stored: unknown): unknown {
-  if (Array.isArray(stored)) return stored.map(reviveEvent);
+export function reviveEvent(stored: unknown, top = true): unknown {
+  if (Array.isArray(stored)) return stored.map(v => reviveEvent(v, false));
   if (stored && typeof stored === 'object') {
     const keys = Object.keys(stored);
-    if (
-      keys.length === 1 &&
-      keys[0] === 'base64' &&
-      typeof (stored as {base64: unknown}).base64 === 'string'
-    ) {
-      return Buffer.from((stored as {base64: string}).base64, 'base64');
-    }
+    const only = keys.length === 1 ? keys[0] : undefined;
+    const value = (stored as Record<string, unknown>)[only ?? ''];
+    if (only === 'base64' && typeof value === 'string')
+      return Buffer.from(value, 'base64');
+    if (top && only === 'jsonText' && typeof value === 'string')
+      return JSON.parse(value) as unknown;
     return Object.fromEntries(
-      Object.entries(stored).map(([k, v]) => [k, reviveEvent(v)]),
+      Object.entries(stored).map(([k, v]) => [k, reviveEvent(v, false)]),
     );
   }
   return stored;
@@ -60,8 +67,57 @@ export function reviveEvent(stored: unknown): unknown {
 
 /** JSON-safe copy of a delivered event: Buffers become base64, cycles are cut. */
 export function serializableEvent(event: unknown): unknown {
+  return serializedEvent(event).value;
+}
+
+/**
+ * The delivered event as JSON text and as the record's value. Within
+ * normalize's depth limit, a JSON-safe copy (Buffers as base64, cycles cut);
+ * deeper (which only a rejected event can be), `{jsonText}` written without
+ * recursion, so that no later step (the record, the log line) walks it.
+ */
+export function serializedEvent(event: unknown): {
+  value: unknown;
+  text: string;
+} {
+  if (jsonDepth(event, LIMITS.jsonDepth) > LIMITS.jsonDepth) {
+    const text = stringifyDeep(event);
+    return {value: {jsonText: text}, text};
+  }
+  const text = shallowText(withBase64(event));
+  return {value: JSON.parse(text) as unknown, text};
+}
+
+/**
+ * Buffers as `{base64}` before JSON.stringify sees them: their toJSON makes
+ * an array of one number per byte (80 bytes of heap per byte of a 10 MB
+ * body). Copies only the objects on the way to a Buffer; depth is bounded
+ * by the caller.
+ */
+function withBase64(v: unknown, seen = new Set<object>()): unknown {
+  if (Buffer.isBuffer(v)) return {base64: v.toString('base64')};
+  if (v === null || typeof v !== 'object' || seen.has(v)) return v;
+  seen.add(v);
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  for (const [k, child] of Object.entries(v)) {
+    const replaced = withBase64(child, seen);
+    if (replaced !== child) {
+      copy ??= Array.isArray(v) ? [...(v as unknown[])] : {...v};
+      // defineProperty: a key named __proto__ stays a key.
+      Object.defineProperty(copy, k, {
+        value: replaced,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return copy ?? v;
+}
+
+function shallowText(event: unknown): string {
   const seen = new WeakSet<object>();
-  return JSON.parse(
+  return (
     JSON.stringify(event ?? null, (_k, v: unknown) => {
       if (v && typeof v === 'object') {
         if (
@@ -78,6 +134,6 @@ export function serializableEvent(event: unknown): unknown {
         seen.add(v);
       }
       return v;
-    }) ?? 'null',
+    }) ?? 'null'
   );
 }

@@ -14,10 +14,18 @@ import type {RouteMatch} from '../routing/route';
 import {dagRunId} from '../routing/run-id';
 import type {TriggerResult} from '../airflow/trigger';
 import {
-  serializableEvent,
+  serializedEvent,
   type DeadLetterRecord,
   type DeadLetterSink,
 } from './dead-letters';
+
+/**
+ * The most of the event's JSON an outcome line carries: at most 3 bytes of
+ * UTF-8 per unit, so the line stays well under Cloud Logging's 256 KB with
+ * every other field. A larger event is in the line as an excerpt with its
+ * size; the whole of it only in the dead-letter record.
+ */
+export const LINE_EVENT_MAX_CHARS = 32 * 1024;
 
 export interface DeadLetterInput {
   outcome: {outcome: 'rejected' | 'expired'; reason: string};
@@ -45,11 +53,11 @@ export async function storeDeadLetter(
     outcome: outcome.outcome,
     reason: outcome.reason,
   };
-  const event = serializableEvent(delivered);
+  const {value: event, text: eventText} = serializedEvent(delivered);
   const key =
     input.event && match
       ? dagRunId(input.event, match.route.name)
-      : unreadableKey(delivered, event);
+      : unreadableKey(delivered, eventText);
   const record: DeadLetterRecord = {
     key,
     outcome: outcome.outcome,
@@ -82,10 +90,27 @@ export async function storeDeadLetter(
     return false;
   }
   log.error(
-    {...fields, responseExcerpt: record.responseExcerpt, deadLetter, event},
+    {
+      ...fields,
+      responseExcerpt: record.responseExcerpt,
+      deadLetter,
+      ...eventForLine(event, eventText),
+    },
     `${outcome.outcome}: ${outcome.reason}`,
   );
   return true;
+}
+
+/** The event as an outcome line carries it: whole when small, else an excerpt of its JSON and its size. */
+function eventForLine(
+  event: unknown,
+  text: string,
+): {event: unknown} | {eventExcerpt: string; eventBytes: number} {
+  if (text.length <= LINE_EVENT_MAX_CHARS) return {event};
+  return {
+    eventExcerpt: `${text.slice(0, LINE_EVENT_MAX_CHARS)}…`,
+    eventBytes: Buffer.byteLength(text, 'utf8'),
+  };
 }
 
 /**
@@ -93,7 +118,7 @@ export async function storeDeadLetter(
  * and source (or gen1 eventId) when it has them, the same whichever content
  * mode delivered it; otherwise a hash of the whole body.
  */
-function unreadableKey(delivered: unknown, serialized: unknown): string {
+function unreadableKey(delivered: unknown, serialized: string): string {
   const d = (delivered ?? {}) as {
     id?: unknown;
     source?: unknown;
@@ -106,7 +131,7 @@ function unreadableKey(delivered: unknown, serialized: unknown): string {
         ? [d.context.eventId, 'gen1']
         : undefined;
   return `unreadable-${createHash('sha256')
-    .update(JSON.stringify(id ?? serialized))
+    .update(id ? JSON.stringify(id) : serialized)
     .digest('hex')
     .slice(0, 40)}`;
 }

@@ -7,6 +7,7 @@ import type {TriggerEvent} from '../events/event';
 import {RejectedError} from '../core/errors';
 import {dagRunId} from './run-id';
 import {renderTemplate} from '../patterns/template';
+import {excerpt} from '../events/payload';
 import type {RouteMatch} from './route';
 
 export interface RunRequest {
@@ -27,7 +28,7 @@ export function renderRun(
   const dag = renderTemplate(route.dag, context);
   if (typeof dag !== 'string' || !DAG_ID.test(dag)) {
     throw new RejectedError(
-      `route '${route.name}': dag ${JSON.stringify(dag)} is not a valid Airflow dag_id`,
+      `route '${route.name}': dag ${excerpt(JSON.stringify(dag) ?? 'undefined')} is not a valid Airflow dag_id`,
     );
   }
   if (route.allowedDags && !route.allowedDags.has(dag)) {
