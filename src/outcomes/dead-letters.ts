@@ -33,8 +33,13 @@ export interface DeadLetterRecord {
 }
 
 export interface DeadLetterSink {
-  /** Stores the record and returns where it went; throws if it could not be stored (the event is then redelivered). */
-  write(record: DeadLetterRecord): Promise<string>;
+  /**
+   * Stores the record and returns where it went; throws if it could not be
+   * stored (the event is then redelivered). `json` is the record as JSON
+   * text, already scrubbed: a sink that writes text writes that, and
+   * never serializes a 10 MB event a second time.
+   */
+  write(record: DeadLetterRecord, json: string): Promise<string>;
 }
 
 /** Keeps the record in the log line only. */
@@ -67,25 +72,19 @@ export function reviveEvent(stored: unknown, top = true): unknown {
 
 /** JSON-safe copy of a delivered event: Buffers become base64, cycles are cut. */
 export function serializableEvent(event: unknown): unknown {
-  return serializedEvent(event).value;
+  return JSON.parse(eventJson(event)) as unknown;
 }
 
 /**
- * The delivered event as JSON text and as the record's value. Within
- * normalize's depth limit, a JSON-safe copy (Buffers as base64, cycles cut);
- * deeper (which only a rejected event can be), `{jsonText}` written without
- * recursion, so that no later step (the record, the log line) walks it.
+ * The JSON text of the delivered event as a record keeps it. Within
+ * normalize's depth limit, the event (Buffers as base64, cycles cut);
+ * deeper (which only a rejected event can be), `{jsonText}`, its JSON
+ * written without recursion, so that no later step walks it.
  */
-export function serializedEvent(event: unknown): {
-  value: unknown;
-  text: string;
-} {
-  if (jsonDepth(event, LIMITS.jsonDepth) > LIMITS.jsonDepth) {
-    const text = stringifyDeep(event);
-    return {value: {jsonText: text}, text};
-  }
-  const text = shallowText(withBase64(event));
-  return {value: JSON.parse(text) as unknown, text};
+export function eventJson(event: unknown): string {
+  if (jsonDepth(event, LIMITS.jsonDepth) > LIMITS.jsonDepth)
+    return JSON.stringify({jsonText: stringifyDeep(event)});
+  return shallowText(withBase64(event));
 }
 
 /**

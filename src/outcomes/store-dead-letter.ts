@@ -14,7 +14,7 @@ import type {RouteMatch} from '../routing/route';
 import {dagRunId} from '../routing/run-id';
 import type {TriggerResult} from '../airflow/trigger';
 import {
-  serializedEvent,
+  eventJson,
   type DeadLetterRecord,
   type DeadLetterSink,
 } from './dead-letters';
@@ -53,12 +53,12 @@ export async function storeDeadLetter(
     outcome: outcome.outcome,
     reason: outcome.reason,
   };
-  const {value: event, text: eventText} = serializedEvent(delivered);
+  const eventText = eventJson(delivered);
   const key =
     input.event && match
       ? dagRunId(input.event, match.route.name)
       : unreadableKey(delivered, eventText);
-  const record: DeadLetterRecord = {
+  const head: Omit<DeadLetterRecord, 'event'> = {
     key,
     outcome: outcome.outcome,
     reason: outcome.reason,
@@ -68,14 +68,14 @@ export async function storeDeadLetter(
     dagRunId: run?.dagRunId,
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),
-    event,
     eventId: deliveredEventId(delivered),
     firstSeen: input.firstSeen,
     launcherVersion: VERSION,
   };
+  const {record, json} = scrubbedRecord(head, eventText);
   let deadLetter: string;
   try {
-    deadLetter = await sink.write(scrubRecord(record));
+    deadLetter = await sink.write(record, json);
   } catch (err) {
     // Nothing is dropped silently: the event goes back to the platform and is redelivered.
     log.error(
@@ -94,7 +94,7 @@ export async function storeDeadLetter(
       ...fields,
       responseExcerpt: record.responseExcerpt,
       deadLetter,
-      ...eventForLine(event, eventText),
+      ...eventForLine(eventText),
     },
     `${outcome.outcome}: ${outcome.reason}`,
   );
@@ -103,10 +103,10 @@ export async function storeDeadLetter(
 
 /** The event as an outcome line carries it: whole when small, else an excerpt of its JSON and its size. */
 function eventForLine(
-  event: unknown,
   text: string,
 ): {event: unknown} | {eventExcerpt: string; eventBytes: number} {
-  if (text.length <= LINE_EVENT_MAX_CHARS) return {event};
+  if (text.length <= LINE_EVENT_MAX_CHARS)
+    return {event: JSON.parse(text) as unknown};
   return {
     eventExcerpt: `${text.slice(0, LINE_EVENT_MAX_CHARS)}…`,
     eventBytes: Buffer.byteLength(text, 'utf8'),
@@ -136,9 +136,25 @@ function unreadableKey(delivered: unknown, serialized: string): string {
     .slice(0, 40)}`;
 }
 
-/** The record as stored: no credential this instance knows, wherever an echoing server put it. */
-function scrubRecord(record: DeadLetterRecord): DeadLetterRecord {
-  return JSON.parse(scrubSecrets(JSON.stringify(record))) as DeadLetterRecord;
+/**
+ * The record as stored: no credential this instance knows, wherever an
+ * echoing server put it. The event's JSON is scrubbed and spliced in as
+ * text, so a 10 MB event is not serialized and parsed
+ * again; the record's `event` is parsed only if a sink reads it.
+ */
+function scrubbedRecord(
+  head: Omit<DeadLetterRecord, 'event'>,
+  eventText: string,
+): {record: DeadLetterRecord; json: string} {
+  const headJson = scrubSecrets(JSON.stringify(head));
+  const json = `${headJson.slice(0, -1)},"event":${scrubSecrets(eventText)}}`;
+  const record = JSON.parse(headJson) as DeadLetterRecord;
+  let event: unknown;
+  Object.defineProperty(record, 'event', {
+    enumerable: true,
+    get: () => (event ??= (JSON.parse(json) as DeadLetterRecord).event),
+  });
+  return {record, json};
 }
 
 /** What Airflow (or the network) said, for outcome lines and records. */
