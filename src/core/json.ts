@@ -98,3 +98,24 @@ export function stringifyDeep(value: unknown): string {
   }
   return out.join('');
 }
+
+/**
+ * A lower bound of the JSON length of `value` (its strings' and keys'
+ * lengths), counted without recursion and only until it passes `limit`:
+ * enough to refuse a 10 MB value without serializing it first.
+ */
+export function jsonLengthAtLeast(value: unknown, limit: number): number {
+  let length = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && length <= limit) {
+    const v = stack.pop();
+    if (typeof v === 'string') length += v.length + 2;
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        length += Array.isArray(v) ? 1 : k.length + 3;
+        stack.push(child);
+      }
+    } else length += 1;
+  }
+  return length;
+}

@@ -5,6 +5,7 @@
 import {DAG_ID, type LauncherConfig, type ValueTemplate} from '../config/types';
 import type {TriggerEvent} from '../events/event';
 import {RejectedError} from '../core/errors';
+import {jsonLengthAtLeast} from '../core/json';
 import {dagRunId} from './run-id';
 import {renderTemplate} from '../patterns/template';
 import {excerpt} from '../events/payload';
@@ -44,10 +45,15 @@ export function renderRun(
       `route '${route.name}': conf rendered to ${Array.isArray(conf) ? 'an array' : typeof conf}, Airflow needs an object`,
     );
   }
-  const size = Buffer.byteLength(JSON.stringify(conf));
+  // The lower bound first: a 10 MB conf is refused without serializing it.
+  const atLeast = jsonLengthAtLeast(conf, config.maxConfBytes);
+  const size =
+    atLeast > config.maxConfBytes
+      ? atLeast
+      : Buffer.byteLength(JSON.stringify(conf));
   if (size > config.maxConfBytes) {
     throw new RejectedError(
-      `route '${route.name}': conf is ${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
+      `route '${route.name}': conf is ${atLeast === size && atLeast > config.maxConfBytes ? 'at least ' : ''}${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
     );
   }
   const note = route.note ? renderTemplate(route.note, context) : undefined;
