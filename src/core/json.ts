@@ -39,9 +39,11 @@ export function jsonDepth(value: unknown, limit: number): number {
   return deepest;
 }
 
-type Frame =
-  | {kind: 'array'; items: unknown[]; next: number}
-  | {kind: 'object'; entries: [string, unknown][]; next: number};
+interface Frame {
+  node: Record<string, unknown> | unknown[];
+  keys: string[] | undefined; // undefined: an array
+  next: number;
+}
 
 /**
  * JSON text of a parsed JSON value of any depth, as JSON.stringify would
@@ -49,54 +51,58 @@ type Frame =
  * `toJSON` is honoured only for Buffers: a delivered event has no other.
  */
 export function stringifyDeep(value: unknown): string {
-  const out: string[] = [];
+  let out = '';
   const stack: Frame[] = [];
-  const open = (v: unknown, inArray: boolean): void => {
+  // Writes a scalar, or opens a container and pushes it; false when the value is skipped (undefined in an object).
+  const open = (v: unknown, inArray: boolean): boolean => {
     if (Buffer.isBuffer(v)) v = {base64: v.toString('base64')};
     else if (v !== null && typeof v === 'object' && isBufferJson(v))
       v = {base64: Buffer.from(v.data).toString('base64')};
     if (v === null || typeof v !== 'object') {
       const text =
         typeof v === 'bigint' ? JSON.stringify(String(v)) : JSON.stringify(v);
-      out.push(text ?? (inArray ? 'null' : ''));
-      return;
+      if (text === undefined && !inArray) return false;
+      out += text ?? 'null';
+      return true;
     }
     if (Array.isArray(v)) {
-      out.push('[');
-      stack.push({kind: 'array', items: v, next: 0});
+      out += '[';
+      stack.push({node: v, keys: undefined, next: 0});
     } else {
-      out.push('{');
-      const entries = Object.entries(v).filter(
-        ([, x]) =>
-          x !== undefined && typeof x !== 'function' && typeof x !== 'symbol',
-      );
-      stack.push({kind: 'object', entries, next: 0});
+      out += '{';
+      stack.push({node: v as Record<string, unknown>, keys: Object.keys(v), next: 0});
     }
+    return true;
   };
   open(value, true);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
-    if (top.kind === 'array') {
-      if (top.next === top.items.length) {
-        out.push(']');
+    if (top.keys === undefined) {
+      const items = top.node as unknown[];
+      if (top.next === items.length) {
+        out += ']';
         stack.pop();
         continue;
       }
-      if (top.next > 0) out.push(',');
-      open(top.items[top.next++], true);
+      if (top.next > 0) out += ',';
+      open(items[top.next++], true);
     } else {
-      if (top.next === top.entries.length) {
-        out.push('}');
+      if (top.next === top.keys.length) {
+        out += '}';
         stack.pop();
         continue;
       }
-      if (top.next > 0) out.push(',');
-      const [k, v] = top.entries[top.next++]!;
-      out.push(`${JSON.stringify(k)}:`);
+      const key = top.keys[top.next]!;
+      const v = (top.node as Record<string, unknown>)[key];
+      const comma = top.next > 0 && out[out.length - 1] !== '{';
+      top.next++;
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol')
+        continue;
+      out += `${comma ? ',' : ''}${JSON.stringify(key)}:`;
       open(v, false);
     }
   }
-  return out.join('');
+  return out;
 }
 
 /**
