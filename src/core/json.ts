@@ -70,7 +70,11 @@ export function stringifyDeep(value: unknown): string {
       stack.push({node: v, keys: undefined, next: 0});
     } else {
       out += '{';
-      stack.push({node: v as Record<string, unknown>, keys: Object.keys(v), next: 0});
+      stack.push({
+        node: v as Record<string, unknown>,
+        keys: Object.keys(v),
+        next: 0,
+      });
     }
     return true;
   };

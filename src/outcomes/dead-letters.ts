@@ -117,6 +117,7 @@ function withBase64(v: unknown, seen = new Set<object>()): unknown {
 /** Strings this long that need no escaping are spliced into the text, not run through JSON.stringify. */
 const SPLICE_CHARS = 64 * 1024;
 /** What JSON.stringify escapes: quote, backslash, control characters, (lone) surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**

@@ -42,6 +42,7 @@ import {freePort} from '../support/function-process';
 import {listenLoopback, closeServer} from '../support/http';
 import {REPO} from '../support/paths';
 import {STORAGE_FINALIZED} from '../../src/events/event';
+import {boundedWork, printBoundedWork} from './hostile-budget';
 
 const num = (name: string, def: number) =>
   process.env[name] ? Number(process.env[name]) : def;
@@ -691,6 +692,14 @@ async function main(): Promise<void> {
       };
     }
 
+    // 4b. Bounded work (issue 12): hostile deliveries' CPU, a burst of maximum-size messages.
+    progress('bounded work: hostile deliveries, a burst of 10 MB messages');
+    const bounded = await boundedWork(
+      () => start('launcher'),
+      () => start('floor'),
+      stopFn,
+    );
+
     // 5. Footprint.
     progress('footprint');
     const footprint = productionFootprint();
@@ -720,6 +729,7 @@ async function main(): Promise<void> {
         shortLived: shortToken,
       },
       memory: mem,
+      boundedWork: bounded,
       footprint: {...footprint, dependencies},
       targets: TARGETS,
       met: {
@@ -733,9 +743,11 @@ async function main(): Promise<void> {
         memoryGrowth: mem.launcher.growth <= TARGETS.memoryGrowth,
         peakRss: mem.launcher.peakRssMiB <= TARGETS.peakRssMiB,
         nothingLost: Object.values(throughput).every(t => t.failed === 0),
+        burstHolds: bounded.met,
       },
     };
     printTable(result);
+    printBoundedWork(bounded);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!Object.values(result.met).every(Boolean)) process.exitCode = 1;
   } finally {

@@ -80,7 +80,8 @@ export async function worstHostileCpu(samples = 300): Promise<WorstCase> {
       deadLetters: {write: async () => 'memory'},
     });
     // Warm: the stand-in compiles its OpenAPI validators on the first run it is sent.
-    for (const warm of fc.sample(trickyDelivery, 20)) await handle(warm).catch(() => {});
+    for (const warm of fc.sample(trickyDelivery, 20))
+      await handle(warm).catch(() => {});
     const cases = [
       ...fc.sample(bigDelivery, 60),
       ...fc.sample(hostileDelivery, samples),
@@ -124,8 +125,9 @@ export interface BurstResult {
 /** A Pub/Sub push of `dataBytes` of JSON to topic airflow-commands, as Eventarc delivers it (binary mode). */
 function maxMessage(i: number, dataBytes: number) {
   const id = `burst-${process.pid}-${i}`;
+  // Half run a DAG, half are refused by the allowlist and dead-lettered: the two ways a message ends.
   const payload = JSON.stringify({
-    dag: 'refresh_orders',
+    dag: i % 2 ? 'refresh_marts' : 'not_allowed',
     blob: 'x'.repeat(dataBytes - 40),
   });
   return {
@@ -153,7 +155,13 @@ function post(
 ): Promise<number> {
   return new Promise(resolve => {
     const req = request(
-      {host: '127.0.0.1', port, method: 'POST', path: '/', headers: message.headers},
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: message.headers,
+      },
       res => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -167,7 +175,9 @@ function post(
 function peakRssMiB(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1]) / 102.4) / 10;
+    return (
+      Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1]) / 102.4) / 10
+    );
   } catch {
     return NaN; // the process is gone
   }
@@ -175,7 +185,10 @@ function peakRssMiB(pid: number): number {
 
 /** `messages` maximum-size messages at once to a started function process; its peak RSS. */
 export async function maxMessageBurst(
-  fn: {port: number; child: {pid?: number; exitCode: number | null; signalCode: unknown}},
+  fn: {
+    port: number;
+    child: {pid?: number; exitCode: number | null; signalCode: unknown};
+  },
   messages = DEPLOY_CONCURRENCY,
   dataBytes = MAX_DATA_BYTES,
 ): Promise<BurstResult> {
@@ -208,4 +221,63 @@ export async function maxMessageBurst(
     peakRssMiB: peak,
     lastAnswerSec: Math.round(last / 100) / 10,
   };
+}
+
+type Started = {
+  port: number;
+  child: {pid?: number; exitCode: number | null; signalCode: unknown};
+};
+
+export interface BoundedWork {
+  cpu: WorstCase;
+  burst: {launcher: BurstResult; floor: BurstResult};
+  deployMemoryMiB: number;
+  met: boolean;
+}
+
+/** Section 4b of the bench: the launcher and the floor each take the burst in a fresh process. */
+export async function boundedWork(
+  startLauncher: () => Promise<Started>,
+  startFloor: () => Promise<Started>,
+  stop: (fn: never) => Promise<void>,
+): Promise<BoundedWork> {
+  const cpu = await worstHostileCpu(
+    Number(process.env.BENCH_HOSTILE_SAMPLES ?? 300),
+  );
+  const burst = {} as BoundedWork['burst'];
+  for (const [kind, start] of [
+    ['launcher', startLauncher],
+    ['floor', startFloor],
+  ] as const) {
+    const fn = await start();
+    burst[kind] = await maxMessageBurst(fn);
+    await stop(fn as never);
+  }
+  const l = burst.launcher;
+  return {
+    cpu,
+    burst,
+    deployMemoryMiB: DEPLOY_MEMORY_MIB,
+    met:
+      l.stayedUp &&
+      l.answered2xx === l.messages &&
+      l.peakRssMiB <= DEPLOY_MEMORY_MIB,
+  };
+}
+
+export function printBoundedWork(r: BoundedWork): void {
+  const b = (x: BurstResult) =>
+    x.stayedUp
+      ? `peak RSS ${x.peakRssMiB} MiB, ${x.answered2xx}/${x.messages} 2xx, last answer ${x.lastAnswerSec}s`
+      : `died (peak RSS seen ${x.peakRssMiB} MiB), ${x.answered2xx}/${x.messages} 2xx`;
+  process.stdout.write(
+    [
+      `burst of ${r.burst.launcher.messages} x ${r.burst.launcher.dataBytes / 1e6} MB messages (${r.burst.launcher.bodyBytes} byte bodies), small heap:`,
+      `  launcher: ${b(r.burst.launcher)}; deploy memory ${r.deployMemoryMiB} MiB ${r.met ? 'met' : 'MISSED'}`,
+      `  floor (functions-framework alone): ${b(r.burst.floor)}`,
+      `hostile deliveries: ${r.cpu.deliveries}, worst CPU ${r.cpu.worstCpuMs} ms (${r.cpu.worstCase});`,
+      `  bodies up to 1 MiB: worst ${r.cpu.worstUpTo1MiBCpuMs} ms (${r.cpu.worstUpTo1MiBCase}), budget ${r.cpu.budgetMs} ms; over budget: ${r.cpu.overBudget}`,
+      '',
+    ].join('\n'),
+  );
 }

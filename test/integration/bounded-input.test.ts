@@ -121,7 +121,10 @@ describe('bounded work per event (functions-framework, small heap)', () => {
   });
 
   test('a 3.5 MiB message: rejected with a dead letter holding the whole event, and a 2xx', async () => {
-    const payload = JSON.stringify({dag: 'refresh', blob: 'b'.repeat(3.5 * 2 ** 20)});
+    const payload = JSON.stringify({
+      dag: 'refresh',
+      blob: 'b'.repeat(3.5 * 2 ** 20),
+    });
     const ce = pubsubCloudEvent(payload, {}, {id: 'big-3.5'});
     const res = await fn.sendBinary(ce);
     assert.ok(ok(res.status), `answered ${res.status}: ${res.body}`);
@@ -173,7 +176,10 @@ describe('bounded work per event (functions-framework, small heap)', () => {
 
   test('a burst of 10 MB messages at once: every one answered 2xx and dead-lettered, the process stays up', async () => {
     const burst = 8;
-    const payload = JSON.stringify({dag: 'refresh', blob: 'z'.repeat(10e6 - 40)});
+    const payload = JSON.stringify({
+      dag: 'refresh',
+      blob: 'z'.repeat(10e6 - 40),
+    });
     const answers = await Promise.all(
       Array.from({length: burst}, (_, i) =>
         fn.sendBinary(pubsubCloudEvent(payload, {}, {id: `burst-${i}`})),

@@ -165,7 +165,9 @@ export const bigDelivery = fc
         return pubsub(
           id,
           '',
-          Object.fromEntries(Array.from({length: 101}, (_, i) => [`k${i}`, 'v'])),
+          Object.fromEntries(
+            Array.from({length: 101}, (_, i) => [`k${i}`, 'v']),
+          ),
         );
       case 'attribute-key-257':
         return pubsub(id, '', {['k'.repeat(257)]: 'v'});
@@ -230,7 +232,9 @@ export const CPU_MS_PER_MIB = 15;
 
 export function cpuBudgetMs(bodyBytes: number): number {
   const mib = bodyBytes / 2 ** 20;
-  return mib <= 1 ? CPU_BUDGET_MS : Math.max(CPU_BUDGET_MS, mib * CPU_MS_PER_MIB);
+  return mib <= 1
+    ? CPU_BUDGET_MS
+    : Math.max(CPU_BUDGET_MS, mib * CPU_MS_PER_MIB);
 }
 
 setFlagsFromString('--expose-gc');
