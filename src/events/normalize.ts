@@ -105,7 +105,10 @@ function fromCloudEvent(ce: Json): TriggerEvent {
 
 function fromLegacy(context: Json, data: unknown): TriggerEvent {
   const legacyType = context.eventType as string;
-  const type = LEGACY_TYPES[legacyType];
+  // Own keys only: an eventType of `__proto__` or `constructor` is not a type.
+  const type = Object.hasOwn(LEGACY_TYPES, legacyType)
+    ? LEGACY_TYPES[legacyType]
+    : undefined;
   if (!type) {
     throw new InvalidEventError(
       `unsupported legacy event type '${legacyType}': this function handles ${Object.keys(LEGACY_TYPES).join(', ')}`,

@@ -210,7 +210,10 @@ export async function maxMessageBurst(
     ),
   );
   clearInterval(watch);
-  const stayedUp = fn.child.exitCode === null && fn.child.signalCode === null;
+  // The exit event may trail the failed answers: ask the kernel whether the process is there.
+  const alive = !Number.isNaN(peakRssMiB(pid));
+  const stayedUp =
+    alive && fn.child.exitCode === null && fn.child.signalCode === null;
   if (stayedUp) peak = peakRssMiB(pid);
   return {
     messages,
