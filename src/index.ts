@@ -10,6 +10,9 @@ import * as functions from '@google-cloud/functions-framework';
 import {createLauncher} from './function';
 import {deliveryEndpoint} from './endpoint';
 import {createLogger} from './logging/logger';
+import {admitLargeBodies} from './startup/admission';
+
+admitLargeBodies(); // before the framework's server reads a body: a burst of large messages holds in memory
 
 const logger = createLogger();
 export const launchDag = createLauncher(process.env, logger);

@@ -28,6 +28,7 @@ import {
   storageEventFromNotification,
 } from './storage-notification';
 import {InvalidEventError} from '../core/errors';
+import {LIMITS, checkBytes, checkDepth} from './limits';
 import {
   storageObject,
   pubsubMessage,
@@ -77,6 +78,8 @@ function readEvent(input: unknown, options: NormalizeOptions): TriggerEvent {
       `event is ${describe(input)}, expected a CloudEvent or a gen1 {data, context} object`,
     );
   }
+  // Before anything reads it: every later step may then walk it recursively.
+  checkDepth(input, 'the event');
   if (
     typeof input.specversion === 'string' ||
     (typeof input.type === 'string' && 'source' in input)
@@ -107,6 +110,7 @@ function fromCloudEvent(ce: Json, options: NormalizeOptions): TriggerEvent {
     traceparent: optionalString(ce.traceparent),
     format: 'cloudevent' as const,
   };
+  checkContext(base, 'CloudEvent');
   const data = cloudEventData(ce);
   if (STORAGE_TYPES.has(type)) {
     const storage = storageObject(
@@ -138,7 +142,10 @@ function fromCloudEvent(ce: Json, options: NormalizeOptions): TriggerEvent {
 
 function fromLegacy(context: Json, data: unknown): TriggerEvent {
   const legacyType = context.eventType as string;
-  const type = LEGACY_TYPES[legacyType];
+  // Own keys only: an eventType of `__proto__` or `constructor` is not a type.
+  const type = Object.hasOwn(LEGACY_TYPES, legacyType)
+    ? LEGACY_TYPES[legacyType]
+    : undefined;
   if (!type) {
     throw new InvalidEventError(
       `unsupported legacy event type '${legacyType}': this function handles ${Object.keys(LEGACY_TYPES).join(', ')}`,
@@ -157,6 +164,7 @@ function fromLegacy(context: Json, data: unknown): TriggerEvent {
     time,
     format: 'legacy' as const,
   };
+  checkContext({...base, resource}, 'legacy event context');
   if (STORAGE_TYPES.has(type)) {
     const m = /^projects\/[^/]+\/buckets\/([^/]+)\/objects\/(.+)$/.exec(
       resource ?? '',
@@ -186,6 +194,20 @@ function fromLegacy(context: Json, data: unknown): TriggerEvent {
   };
 }
 
+/** The event's identity fields are short strings; a 10 MB id would ride on every log line. */
+function checkContext(
+  fields: Record<string, string | undefined>,
+  what: string,
+): void {
+  for (const [key, value] of Object.entries(fields))
+    checkBytes(
+      value,
+      LIMITS.contextStringBytes,
+      `${what} ${key}`,
+      "this function's",
+    );
+}
+
 /** The CloudEvent's data as a JSON value, whichever way it was carried. */
 function cloudEventData(ce: Json): unknown {
   if (typeof ce.data_base64 === 'string') {
@@ -208,11 +230,14 @@ function parseJsonBytes(bytes: Buffer, field: string): unknown {
   } catch {
     throw new InvalidEventError(`CloudEvent ${field} is not valid UTF-8 JSON`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new InvalidEventError(
       `CloudEvent ${field} is not JSON: ${excerpt(text)}`,
     );
   }
+  checkDepth(value, `CloudEvent ${field}`);
+  return value;
 }

@@ -14,6 +14,7 @@
 import pino, {type Logger} from 'pino';
 import {VERSION} from '../core/version';
 import {scrubSecrets} from './secrets';
+import {boundLine} from './line-limit';
 import {metadataGet} from '../google/metadata';
 
 export type {Logger};
@@ -98,8 +99,9 @@ export function createLogger(
       level: label => ({severity: SEVERITY[label] ?? 'INFO'}),
       log: entry => gcp.format(entry),
     },
-    // Whatever a field holds, no credential this instance knows leaves in a log line.
-    hooks: {streamWrite: scrubSecrets},
+    // Whatever a field holds, no credential this instance knows leaves in a log line, and no line is
+    // too long for Cloud Logging to keep.
+    hooks: {streamWrite: line => boundLine(scrubSecrets(line))},
   };
   // Synchronous writes to stdout, as Node's own console does for a pipe on Linux: an outcome line is out
   // before the event is acked, and a burst that outruns the log pipe cannot pile up lines in memory

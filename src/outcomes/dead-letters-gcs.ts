@@ -28,12 +28,12 @@ export class GcsDeadLetterSink implements DeadLetterSink {
     private readonly client: () => Promise<Storage> = sharedStorage,
   ) {}
 
-  async write(record: DeadLetterRecord): Promise<string> {
+  async write(record: DeadLetterRecord, json: string): Promise<string> {
     const name = deadLetterObjectName(this.prefix, record);
     const uri = `gs://${this.bucket}/${name}`;
     const file = (await this.client()).bucket(this.bucket).file(name);
     try {
-      await file.save(`${JSON.stringify(record, null, 2)}\n`, {
+      await file.save(`${json}\n`, {
         resumable: false,
         contentType: 'application/json',
         preconditionOpts: {ifGenerationMatch: 0},

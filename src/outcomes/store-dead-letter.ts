@@ -18,10 +18,18 @@ import type {RouteMatch} from '../routing/route';
 import {dagRunId} from '../routing/run-id';
 import type {TriggerResult} from '../airflow/trigger';
 import {
-  serializableEvent,
+  eventJson,
   type DeadLetterRecord,
   type DeadLetterSink,
 } from './dead-letters';
+
+/**
+ * The most of the event's JSON an outcome line carries: at most 3 bytes of
+ * UTF-8 per unit, so the line stays well under Cloud Logging's 256 KB with
+ * every other field. A larger event is in the line as an excerpt with its
+ * size; the whole of it only in the dead-letter record.
+ */
+export const LINE_EVENT_MAX_CHARS = 32 * 1024;
 
 export interface DeadLetterInput {
   /** `unmatched`: a delivery no route matched, under `unmatched: deadLetter`. */
@@ -54,12 +62,12 @@ export async function storeDeadLetter(
     outcome: outcome.outcome,
     reason: outcome.reason,
   };
-  const event = serializableEvent(delivered);
+  const eventText = eventJson(delivered);
   const key =
     input.event && match
       ? dagRunId(input.event, match.route.name)
-      : unroutedKey(outcome.outcome, delivered, event);
-  const record: DeadLetterRecord = {
+      : unroutedKey(outcome.outcome, delivered, eventText);
+  const head: Omit<DeadLetterRecord, 'event'> = {
     key,
     outcome: outcome.outcome,
     reason: outcome.reason,
@@ -69,14 +77,14 @@ export async function storeDeadLetter(
     dagRunId: run?.dagRunId ?? input.intended?.dagRunId,
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),
-    event,
     eventId: deliveredEventId(delivered),
     firstSeen: input.firstSeen,
     launcherVersion: VERSION,
   };
+  const {record, json} = scrubbedRecord(head, eventText);
   let deadLetter: string;
   try {
-    deadLetter = await sink.write(scrubRecord(record));
+    deadLetter = await sink.write(record, json);
   } catch (err) {
     // Nothing is dropped silently: the event goes back to the platform and is redelivered.
     log.error(
@@ -91,10 +99,27 @@ export async function storeDeadLetter(
     return false;
   }
   log.error(
-    {...fields, responseExcerpt: record.responseExcerpt, deadLetter, event},
+    {
+      ...fields,
+      responseExcerpt: record.responseExcerpt,
+      deadLetter,
+      ...eventForLine(eventText),
+    },
     `${outcome.outcome}: ${outcome.reason}`,
   );
   return true;
+}
+
+/** The event as an outcome line carries it: whole when small, else an excerpt of its JSON and its size. */
+function eventForLine(
+  text: string,
+): {event: unknown} | {eventExcerpt: string; eventBytes: number} {
+  if (text.length <= LINE_EVENT_MAX_CHARS)
+    return {event: JSON.parse(text) as unknown};
+  return {
+    eventExcerpt: `${text.slice(0, LINE_EVENT_MAX_CHARS)}…`,
+    eventBytes: Buffer.byteLength(text, 'utf8'),
+  };
 }
 
 /**
@@ -106,7 +131,7 @@ export async function storeDeadLetter(
 function unroutedKey(
   outcome: string,
   delivered: unknown,
-  serialized: unknown,
+  serialized: string,
 ): string {
   const d = (delivered ?? {}) as {
     id?: unknown;
@@ -121,14 +146,30 @@ function unroutedKey(
         : undefined;
   const kind = outcome === 'unmatched' ? 'unmatched' : 'unreadable';
   return `${kind}-${createHash('sha256')
-    .update(JSON.stringify(id ?? serialized))
+    .update(id ? JSON.stringify(id) : serialized)
     .digest('hex')
     .slice(0, 40)}`;
 }
 
-/** The record as stored: no credential this instance knows, wherever an echoing server put it. */
-function scrubRecord(record: DeadLetterRecord): DeadLetterRecord {
-  return JSON.parse(scrubSecrets(JSON.stringify(record))) as DeadLetterRecord;
+/**
+ * The record as stored: no credential this instance knows, wherever an
+ * echoing server put it. The event's JSON is scrubbed and spliced in as
+ * text, so a 10 MB event is not serialized and parsed
+ * again; the record's `event` is parsed only if a sink reads it.
+ */
+function scrubbedRecord(
+  head: Omit<DeadLetterRecord, 'event'>,
+  eventText: string,
+): {record: DeadLetterRecord; json: string} {
+  const headJson = scrubSecrets(JSON.stringify(head));
+  const json = `${headJson.slice(0, -1)},"event":${scrubSecrets(eventText)}}`;
+  const record = JSON.parse(headJson) as DeadLetterRecord;
+  let event: unknown;
+  Object.defineProperty(record, 'event', {
+    enumerable: true,
+    get: () => (event ??= (JSON.parse(json) as DeadLetterRecord).event),
+  });
+  return {record, json};
 }
 
 /** What Airflow (or the network) said, for outcome lines and records. */

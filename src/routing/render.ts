@@ -5,9 +5,11 @@
 import {DAG_ID, type LauncherConfig, type ValueTemplate} from '../config/types';
 import type {TriggerEvent} from '../events/event';
 import {RejectedError, TemplateError} from '../core/errors';
+import {jsonLengthAtLeast} from '../core/json';
 import {dagRunId} from './run-id';
 import {capNote} from './note';
 import {renderTemplate} from '../patterns/template';
+import {excerpt} from '../events/payload';
 import {dataNotJson, type RouteMatch} from './route';
 
 export interface RunRequest {
@@ -51,7 +53,7 @@ function render(
   const dag = renderTemplate(route.dag, context);
   if (typeof dag !== 'string' || !DAG_ID.test(dag)) {
     throw new RejectedError(
-      `route '${route.name}': dag ${JSON.stringify(dag)} is not a valid Airflow dag_id`,
+      `route '${route.name}': dag ${excerpt(JSON.stringify(dag) ?? 'undefined')} is not a valid Airflow dag_id`,
     );
   }
   if (route.allowedDags && !route.allowedDags.has(dag)) {
@@ -68,10 +70,15 @@ function render(
       `route '${route.name}': conf rendered to ${Array.isArray(conf) ? 'an array' : typeof conf}, Airflow needs an object`,
     );
   }
-  const size = Buffer.byteLength(JSON.stringify(conf));
+  // The lower bound first: a 10 MB conf is refused without serializing it.
+  const atLeast = jsonLengthAtLeast(conf, config.maxConfBytes);
+  const size =
+    atLeast > config.maxConfBytes
+      ? atLeast
+      : Buffer.byteLength(JSON.stringify(conf));
   if (size > config.maxConfBytes) {
     throw new RejectedError(
-      `route '${route.name}': conf is ${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
+      `route '${route.name}': conf is ${atLeast === size && atLeast > config.maxConfBytes ? 'at least ' : ''}${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
     );
   }
   const note = route.note ? renderTemplate(route.note, context) : undefined;

@@ -9,7 +9,10 @@
  *
  * The handler runs in-process (thousands of cases) against the Airflow
  * stand-in over loopback; a second property sends raw deliveries to the
- * function under the real functions-framework and checks it stays up.
+ * function under the real functions-framework and checks it stays up. A
+ * third feeds the edges of test/support/hostile-events.ts (JSON nested deep,
+ * sizes up to the platform maxima and past them, prototype keys, control
+ * characters in every field) and holds each delivery to a CPU budget.
  *
  * Over 300 lines: the generators of hostile input are shared by every property, so they live with them.
  */
@@ -26,6 +29,14 @@ import {createHandler, RedeliverError} from '../../src/handler';
 import {createLogger} from '../../src/logging/logger';
 import type {DeadLetterRecord} from '../../src/outcomes/dead-letters';
 import {PUBSUB_PUBLISHED, STORAGE_FINALIZED} from '../../src/events/event';
+import {
+  bigDelivery,
+  cpuBudgetMs,
+  cpuOfDelivery,
+  deliveryBytes,
+  hostileDelivery,
+  trickyDelivery,
+} from '../support/hostile-events';
 
 const MAX_CONF = 2048;
 const ALLOWED = {byMetadata: ['load_a', 'load_b'], commands: ['refresh']};
@@ -346,6 +357,7 @@ const delivery = fc.oneof(
   {weight: 3, arbitrary: cloudEvent},
   {weight: 2, arbitrary: legacy},
   {weight: 1, arbitrary: anyJson},
+  {weight: 1, arbitrary: trickyDelivery},
 );
 
 /** Binary content mode carries the context attributes in headers: only printable strings survive that. */
@@ -496,6 +508,62 @@ describe('hostile input (fast-check)', () => {
       af.invalidRequests,
       [],
       'every request Airflow got is valid against its spec',
+    );
+  });
+
+  test('deep, maximum-size, prototype-keyed and control-character deliveries: each decided in its CPU budget, rejected ones dead-lettered with a line under 256 KB', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const records: DeadLetterRecord[] = [];
+    const handle = createHandler({
+      config,
+      logger: createLogger(sink, {GOOGLE_CLOUD_PROJECT: 'fuzz'}),
+      targets: buildTargets(config, {}),
+      deadLetters: {
+        write: async r => {
+          records.push(r);
+          return 'memory';
+        },
+      },
+    });
+    const over: string[] = [];
+    const check = async (event: unknown) => {
+      const linesBefore = lines.length;
+      const recordsBefore = records.length;
+      const ms = await cpuOfDelivery(handle, event);
+      const bytes = deliveryBytes(event);
+      if (ms > cpuBudgetMs(bytes))
+        over.push(
+          `${String((event as {id: string}).id).slice(0, 40)}: ${ms.toFixed(1)} ms for ${bytes} bytes`,
+        );
+      await new Promise(r => setImmediate(r));
+      const outcomes = lines
+        .slice(linesBefore)
+        .map(l => JSON.parse(l) as Record<string, unknown>)
+        .filter(l => 'outcome' in l);
+      assert.ok(outcomes.length >= 1, 'at least one outcome line');
+      for (const l of lines.slice(linesBefore))
+        assert.ok(Buffer.byteLength(l) < 256 * 1024, 'line under 256 KB');
+      const dead = outcomes.filter(
+        l => l.outcome === 'rejected' || l.outcome === 'expired',
+      ).length;
+      assert.equal(records.length - recordsBefore, dead, 'a record each');
+    };
+    for (const event of fc.sample(bigDelivery, 40)) await check(event);
+    await fc.assert(fc.asyncProperty(hostileDelivery, check), {
+      numRuns: Number(process.env.FUZZ_HOSTILE_RUNS ?? 300),
+    });
+    assert.deepEqual(over, [], 'deliveries over their CPU budget');
+    assert.ok(
+      records.some(r => /nested more than 100 levels/.test(r.reason)) &&
+        records.some(r => /over Pub\/Sub's/.test(r.reason)) &&
+        records.some(r => /over Cloud Storage's/.test(r.reason)),
+      'the generators reach the depth and size limits',
     );
   });
 

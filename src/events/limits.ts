@@ -1,0 +1,100 @@
+/**
+ * The largest event this function reads, taken from the platforms' own
+ * limits: nothing the platform can deliver is refused, and anything past
+ * them is refused before any step (match, render, serialize, log) works on
+ * it. Every step after normalize can then rely on these bounds.
+ */
+import {InvalidEventError} from '../core/errors';
+import {jsonDepth} from '../core/json';
+
+export const LIMITS = {
+  /** Pub/Sub: a message's data is at most 10 MB; 10 MiB here, so no real message is refused. */
+  pubsubDataBytes: 10 * 2 ** 20,
+  /** Pub/Sub: 100 attributes per message, keys of 256 bytes, values of 1,024 bytes. */
+  pubsubAttributes: 100,
+  pubsubAttributeKeyBytes: 256,
+  pubsubAttributeValueBytes: 1024,
+  /** Pub/Sub: ordering keys are at most 1,024 bytes. */
+  pubsubOrderingKeyBytes: 1024,
+  /** Cloud Storage: object names are 1 to 1,024 bytes of UTF-8. */
+  storageNameBytes: 1024,
+  /** Cloud Storage: custom metadata, keys and values together, is at most 8 KiB. */
+  storageMetadataBytes: 8 * 1024,
+  /**
+   * Every other string the event's identity is made of (id, type, source,
+   * subject, time, bucket, …): binary mode carries them in HTTP headers, and
+   * none of Google's is near this.
+   */
+  contextStringBytes: 2048,
+  /**
+   * JSON nesting, in the delivery and in a message's data: Airflow confs
+   * and this function's templates never need more, and it keeps every
+   * recursive step (JSON.stringify, pino) far from the stack's end.
+   */
+  jsonDepth: 100,
+} as const;
+
+/** Base64 text of `bytes` bytes (padding included). */
+export function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+export function checkDepth(value: unknown, what: string): void {
+  if (jsonDepth(value, LIMITS.jsonDepth) > LIMITS.jsonDepth)
+    throw tooDeep(what);
+}
+
+export function tooDeep(what: string): InvalidEventError {
+  return new InvalidEventError(
+    `${what} is nested more than ${LIMITS.jsonDepth} levels deep; this function reads JSON up to ${LIMITS.jsonDepth} levels`,
+  );
+}
+
+/** Refuses a string over `max` UTF-8 bytes, saying which limit it breaks. */
+export function checkBytes(
+  value: string | undefined,
+  max: number,
+  what: string,
+  whose: string,
+): void {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most strings need no count.
+  if (value === undefined || value.length * 3 <= max) return;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > max)
+    throw new InvalidEventError(
+      `${what} is ${bytes} bytes, over ${whose} limit of ${max.toLocaleString('en-US')} bytes`,
+    );
+}
+
+/**
+ * Whether JSON text nests deeper than the limit, read before JSON.parse:
+ * parsing `[[[[…]]]]` 5 million deep (10 MB) built 5 million arrays and
+ * took two seconds before any check could look at the result. Text with
+ * fewer brackets than the limit cannot be deeper (found with indexOf, which
+ * is native); otherwise one pass that skips strings.
+ */
+export function textNestsTooDeep(text: string): boolean {
+  let brackets = 0;
+  for (const open of ['[', '{']) {
+    for (
+      let at = text.indexOf(open);
+      at !== -1 && brackets <= LIMITS.jsonDepth;
+      at = text.indexOf(open, at + 1)
+    )
+      brackets++;
+  }
+  if (brackets <= LIMITS.jsonDepth) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > LIMITS.jsonDepth) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return false;
+}
