@@ -121,6 +121,9 @@ done
 [[ -z "$composer" || -n "$location" ]] || die "--composer-location is required with --composer-environment"
 ((!register)) || [[ -n "$composer" ]] || die "--register-airflow-user needs --composer-environment"
 [[ -z "$airflow_version" || "$airflow_version" =~ ^[0-9]+\.[0-9]+(\.[0-9]+)?$ ]] || die "--airflow-version is like 2.10.5, got $airflow_version"
+if ((register)) && [[ "$airflow_version" =~ ^([3-9]|[1-9][0-9]+)\. ]]; then
+  die "--register-airflow-user: Airflow $airflow_version has no users command in gcloud composer environments run (it stops below 3.0.0); Composer registers the account on its first call"
+fi
 [[ -z "$deployer" || "$deployer" =~ ^(user|serviceAccount|group|principal|principalSet):.+ ]] || die "--deployer is a member like user:alice@example.com, got $deployer"
 [[ "$sa" == *@* || "$sa" =~ ^[a-z][-a-z0-9]{4,28}[a-z0-9]$ ]] || die "--service-account: an account id is 6-30 characters of a-z, 0-9 and -, got $sa"
 sa_email="$(sa_email "$sa" "$project")"
@@ -220,7 +223,7 @@ run_in_composer=(gcloud composer environments run "$composer" "--location=$locat
 if ((af_major >= 3)); then
   ((!register)) || die "--register-airflow-user: Airflow $airflow_version has no users command in gcloud composer environments run (it stops below 3.0.0); Composer registers the account on its first call"
   note "Airflow $airflow_version: Composer registers $sa_email on its first call, with the registration role (Op unless changed)."
-  note "gcloud composer environments run refuses users commands on Airflow 3. If the role is not $role, either set the role new accounts get:"
+  note "On Airflow 3, gcloud composer environments run refuses users commands. If the role is not $role, either set the role new accounts get:"
   hint gcloud composer environments update "$composer" "--location=$location" "--project=$project" \
     "--update-airflow-configs=api-composer_auth_user_registration_role=$role"
   note "or, once registered, an Airflow Admin gives the user $sa_email the role $role in the Airflow UI (Security > Users),"

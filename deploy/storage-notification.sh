@@ -68,7 +68,7 @@ exists_or gcloud pubsub topics describe "$topic" "--project=$project" -- gcloud 
 # The agent of the bucket's project publishes; granted on this topic only.
 lookup GCS_SERVICE_AGENT gcloud storage service-agent "--project=$project"
 run gcloud pubsub topics add-iam-policy-binding "$topic" "--project=$project" "--member=serviceAccount:$GCS_SERVICE_AGENT" --role=roles/pubsub.publisher
-cmd=(gcloud storage buckets notifications create "gs://$bucket" "--topic=projects/$project/topics/$topic"
+cmd=(gcloud storage buckets notifications create "gs://$bucket" "--project=$project" "--topic=projects/$project/topics/$topic"
   "--event-types=$types" "--payload-format=$payload")
 [[ -z "$prefix" ]] || cmd+=("--object-prefix=$prefix")
 run "${cmd[@]}"
