@@ -445,7 +445,7 @@ describe('deploy/ scripts against the real gcloud (no account)', () => {
       );
       assert.match(
         r.stderr,
-        /unrecognized arguments|Invalid value|invalid choice|argument /,
+        /unrecognized arguments|Invalid value|invalid choice|argument /i,
       );
       assert.doesNotMatch(r.stderr, /NoActiveAccountException/);
     }
