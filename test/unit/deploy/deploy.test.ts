@@ -45,6 +45,11 @@ case "$*" in
   *"iam service-accounts describe"*"--format=value(oauth2ClientId)"*) echo 112233445566778899 ;;
   *"iam service-accounts describe"*) exit 1 ;;
   "projects describe"*) echo 123456789 ;;
+  "composer environments describe"*) echo "\${FAKE_IMAGE_VERSION:-composer-2.9.7-airflow-2.9.3}" ;;
+  "config get-value account") echo alice@example.com ;;
+  "run services describe"*) echo https://dag-launcher.a.run.app ;;
+  "eventarc triggers describe"*"--format"*) echo projects/my-proj/subscriptions/eventarc-sub ;;
+  "eventarc triggers describe"*|"pubsub topics describe"*) exit 1 ;;
   "config get-value project") echo configured-project ;;
 esac
 `,
@@ -126,6 +131,8 @@ function printedCommand(output: string, ...words: string[]): string[] {
           PATH: process.env.PATH,
           NUMERIC_ID: '${NUMERIC_ID}',
           GCS_SERVICE_AGENT: '${GCS_SERVICE_AGENT}',
+          SERVICE_URL: '${SERVICE_URL}',
+          TRANSPORT_SUBSCRIPTION: '${TRANSPORT_SUBSCRIPTION}',
         },
       },
     ),
@@ -159,6 +166,8 @@ describe('deploy/ scripts', () => {
       'bootstrap-iam.sh',
       'deploy-pubsub.sh',
       'deploy-storage.sh',
+      'push-subscription.sh',
+      'storage-notification.sh',
     ]);
     for (const name of SCRIPTS) {
       const help = script(name, ['--help']);
@@ -250,7 +259,21 @@ describe('deploy/ scripts', () => {
     assert.match(r.stdout, /functionTimeout should be 120s/);
     // The env-vars file is printed as a heredoc; running the output writes it and makes exactly the one deploy call.
     const made = executePrinted(r.stdout);
-    assert.deepEqual(made, [argv.slice(1)]);
+    assert.deepEqual(made, [
+      argv.slice(1),
+      // The trigger account may invoke this one service (not the project).
+      [
+        'run',
+        'services',
+        'add-iam-policy-binding',
+        'dag-launcher-storage',
+        '--project=my-proj',
+        '--region=europe-west1',
+        '--member=serviceAccount:dag-launcher@my-proj.iam.gserviceaccount.com',
+        '--role=roles/run.invoker',
+        '--quiet',
+      ],
+    ]);
     assert.equal(
       readFileSync(envFile, 'utf8'),
       'LAUNCHER_CONFIG: "gs://cfg-bucket/launcher.yaml"\nLAUNCHER_CONFIG_REFRESH: "30s"\nLOG_LEVEL: "debug"\n',
@@ -320,6 +343,8 @@ describe('deploy/ scripts', () => {
       'gs://dl',
       '--secret',
       'airflow-password',
+      '--airflow-version',
+      '2.9.3',
       '--dry-run',
     ]);
     assert.equal(r.status, 0, r.stderr);
@@ -327,12 +352,25 @@ describe('deploy/ scripts', () => {
     const bindings = r.stdout
       .split('\n')
       .filter(l => l.startsWith('gcloud projects add-iam-policy-binding'));
+    const build = 'dag-launcher-build@p1.iam.gserviceaccount.com';
+    // run.invoker is not granted on the project: the deploy scripts grant it on the one service.
     assert.deepEqual(bindings, [
       `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/composer.user --condition=None --quiet`,
-      `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/run.invoker --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${build} --role=roles/logging.logWriter --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${build} --role=roles/artifactregistry.writer --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${build} --role=roles/storage.objectViewer --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding p1 --member=serviceAccount:${sa} --role=roles/eventarc.eventReceiver --condition=None --quiet`,
       'gcloud projects add-iam-policy-binding p1 "--member=serviceAccount:${GCS_SERVICE_AGENT}" --role=roles/pubsub.publisher --condition=None --quiet',
     ]);
+    // The deployer acts as the runtime and build accounts.
+    for (const account of [sa, build])
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^gcloud iam service-accounts add-iam-policy-binding ${account} --project=p1 "--member=user:\\$\\{DEPLOYER_ACCOUNT\\}" --role=roles/iam.serviceAccountUser$`,
+          'm',
+        ),
+      );
     assert.match(
       r.stdout,
       /^GCS_SERVICE_AGENT=\$\(gcloud storage service-agent --project=p1\)$/m,
@@ -395,6 +433,8 @@ describe('deploy/ scripts', () => {
       'gs://dl',
       '--secret',
       'airflow-password',
+      '--airflow-version',
+      '2.9.3',
     ]);
     assert.equal(real.status, 0, real.stderr);
     assert.deepEqual(
@@ -414,6 +454,8 @@ describe('deploy/ scripts', () => {
       'prod',
       '--composer-location',
       'europe-west1',
+      '--airflow-version',
+      '2.2.5',
       '--skip-apis',
     ];
     const email = `${LONG_SA}@${LONG_PROJECT}.iam.gserviceaccount.com`;
@@ -423,7 +465,7 @@ describe('deploy/ scripts', () => {
     assert.match(
       dry.stdout,
       new RegExp(
-        `# ${email} is ${email.length} characters, longer than Airflow's 64`,
+        `# ${email} is ${email.length} characters, longer than Airflow 2.2.5's 64`,
       ),
     );
     assert.match(
@@ -563,6 +605,50 @@ describe('deploy/ scripts', () => {
         /6-30 characters/,
       ],
       [
+        'deploy-pubsub.sh',
+        ['--project', 'p', '--topic', 'projects/other/topics/cmds'],
+        /is in project other, not p: .*push-subscription\.sh/,
+      ],
+      [
+        'deploy-pubsub.sh',
+        ['--project', 'p', '--topic', 'ab'],
+        /a topic id is 3-255 characters/,
+      ],
+      [
+        'deploy-storage.sh',
+        ['--project', 'p', '--bucket', 'b', '--network', 'default'],
+        /need --platform run/,
+      ],
+      [
+        'storage-notification.sh',
+        [
+          '--project',
+          'p',
+          '--bucket',
+          'b',
+          '--topic',
+          'tt1',
+          '--event-types',
+          'OBJECT_CREATE',
+        ],
+        /--event-types is a comma-separated list/,
+      ],
+      [
+        'bootstrap-iam.sh',
+        [
+          '--project',
+          'p',
+          '--composer-environment',
+          'e',
+          '--composer-location',
+          'l',
+          '--airflow-version',
+          '3.0.1',
+          '--register-airflow-user',
+        ],
+        /Airflow 3\.0\.1 has no users command/,
+      ],
+      [
         'bootstrap-iam.sh',
         ['--project', 'p', '--register-airflow-user'],
         /needs --composer-environment/,
@@ -575,5 +661,207 @@ describe('deploy/ scripts', () => {
       assert.equal(r.stdout.includes('gcloud '), false);
     }
     assert.deepEqual(calls(), []);
+  });
+  test('--platform run: a Cloud Run function from source, run.invoker on the service, an Eventarc Storage trigger with the bucket filter and the trigger account, and the retry policy on its subscription', () => {
+    const r = script('deploy-storage.sh', [
+      '--platform',
+      'run',
+      '--project',
+      'my-proj',
+      '--region',
+      'europe-west1',
+      '--bucket',
+      'landing',
+      '--trigger-location',
+      'eu',
+      '--network',
+      'vpc1',
+      '--egress-settings',
+      'all',
+      '--build-service-account',
+      'dag-launcher-build',
+      '--dry-run',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const deploy = printedCommand(r.stdout, 'run', 'deploy');
+    for (const flag of [
+      '--function=launchDag',
+      '--base-image=nodejs22',
+      `--source=${REPO}`,
+      '--ingress=internal',
+      '--no-allow-unauthenticated',
+      '--network=vpc1',
+      '--subnet=vpc1',
+      '--vpc-egress=all-traffic',
+      '--build-service-account=projects/my-proj/serviceAccounts/dag-launcher-build@my-proj.iam.gserviceaccount.com',
+    ])
+      assert.ok(deploy.includes(flag), `${flag} in ${deploy.join(' ')}`);
+    assert.deepEqual(
+      printedCommand(
+        r.stdout,
+        'run',
+        'services',
+        'add-iam-policy-binding',
+      ).slice(5),
+      [
+        '--project=my-proj',
+        '--region=europe-west1',
+        '--member=serviceAccount:dag-launcher@my-proj.iam.gserviceaccount.com',
+        '--role=roles/run.invoker',
+        '--quiet',
+      ],
+    );
+    assert.match(
+      r.stdout,
+      / \|\| gcloud eventarc triggers create dag-launcher-storage-trigger --project=my-proj --location=eu --destination-run-service=dag-launcher-storage --destination-run-region=europe-west1 --service-account=dag-launcher@my-proj\.iam\.gserviceaccount\.com --event-filters=type=google\.cloud\.storage\.object\.v1\.finalized --event-filters=bucket=landing$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^gcloud pubsub subscriptions update "\$\{TRANSPORT_SUBSCRIPTION\}" --min-retry-delay=10s --max-retry-delay=600s$/m,
+    );
+    // The printed script runs and makes the same calls as the script itself.
+    const made = executePrinted(r.stdout);
+    const real = script('deploy-storage.sh', [
+      '--platform',
+      'run',
+      '--project',
+      'my-proj',
+      '--region',
+      'europe-west1',
+      '--bucket',
+      'landing',
+      '--trigger-location',
+      'eu',
+      '--network',
+      'vpc1',
+      '--egress-settings',
+      'all',
+      '--build-service-account',
+      'dag-launcher-build',
+    ]);
+    assert.equal(real.status, 0, real.stderr);
+    assert.deepEqual(calls(), made);
+  });
+
+  test('deploy-pubsub.sh: --topic projects/P/topics/T becomes the bare id; a cross-project secret passes through', () => {
+    const r = script('deploy-pubsub.sh', [
+      '--project',
+      'my-proj',
+      '--topic',
+      'projects/my-proj/topics/dag-commands',
+      '--secret',
+      'AIRFLOW_PASSWORD=projects/123456789/secrets/airflow-password:2',
+      '--dry-run',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const argv = printedCommand(r.stdout, 'functions', 'deploy');
+    assert.ok(argv.includes('--trigger-topic=dag-commands'), argv.join(' '));
+    assert.ok(
+      argv.includes(
+        '--set-secrets=AIRFLOW_PASSWORD=projects/123456789/secrets/airflow-password:2',
+      ),
+      argv.join(' '),
+    );
+  });
+
+  test('push-subscription.sh and storage-notification.sh: push to the URL ending in the topic path with an OIDC token; a notification with prefix and event types', () => {
+    const r = script('storage-notification.sh', [
+      '--project',
+      'my-proj',
+      '--bucket',
+      'gs://acme',
+      '--topic',
+      'acme-files',
+      '--object-prefix',
+      'incoming/',
+      '--push-to',
+      'dag-launcher-pubsub',
+      '--dry-run',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      printedCommand(
+        r.stdout,
+        'storage',
+        'buckets',
+        'notifications',
+        'create',
+      ).slice(5),
+      [
+        'gs://acme',
+        '--project=my-proj',
+        '--topic=projects/my-proj/topics/acme-files',
+        '--event-types=OBJECT_FINALIZE',
+        '--payload-format=json',
+        '--object-prefix=incoming/',
+      ],
+    );
+    const sub = printedCommand(r.stdout, 'pubsub', 'subscriptions', 'create');
+    for (const flag of [
+      '--push-endpoint=${SERVICE_URL}/projects/my-proj/topics/acme-files',
+      '--push-auth-service-account=dag-launcher@my-proj.iam.gserviceaccount.com',
+      '--ack-deadline=60',
+    ])
+      assert.ok(sub.includes(flag), `${flag} in ${sub.join(' ')}`);
+    const made = executePrinted(r.stdout);
+    const create = made.find(
+      c => c.slice(0, 3).join(' ') === 'pubsub subscriptions create',
+    )!;
+    assert.ok(
+      create.includes(
+        '--push-endpoint=https://dag-launcher.a.run.app/projects/my-proj/topics/acme-files',
+      ),
+      create.join(' '),
+    );
+  });
+
+  test('bootstrap-iam.sh reads the Airflow version from the environment: Airflow 3 gets no users command, composer-cli a custom role', () => {
+    const r = script(
+      'bootstrap-iam.sh',
+      [
+        '--project',
+        'p1',
+        '--service-account',
+        LONG_SA,
+        '--composer-environment',
+        'prod',
+        '--composer-location',
+        'europe-west1',
+        '--skip-apis',
+      ],
+      {FAKE_IMAGE_VERSION: 'composer-3-airflow-3.1.0-build.2'},
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const made = calls();
+    assert.ok(
+      made.some(
+        c => c.slice(0, 3).join(' ') === 'composer environments describe',
+      ),
+    );
+    assert.ok(
+      !made.some(c => c.slice(0, 3).join(' ') === 'composer environments run'),
+      JSON.stringify(made),
+    );
+    assert.match(r.stderr, /Airflow 3\.1\.0: Composer registers/);
+    assert.match(
+      r.stderr,
+      /--update-airflow-configs=api-composer_auth_user_registration_role=Op/,
+    );
+    const cli = script('bootstrap-iam.sh', [
+      '--project',
+      'p1',
+      '--composer-cli',
+      '--skip-apis',
+      '--dry-run',
+    ]);
+    assert.match(
+      cli.stdout,
+      /gcloud iam roles create dagLauncherComposerCli --project=p1 '--title=DAG Launcher Composer CLI' --permissions=composer\.environments\.executeAirflowCommand,composer\.environments\.get --stage=GA/,
+    );
+    assert.match(
+      cli.stdout,
+      /--role=projects\/p1\/roles\/dagLauncherComposerCli /,
+    );
+    assert.doesNotMatch(cli.stdout, /roles\/composer\.user/);
   });
 });
