@@ -9,7 +9,12 @@
  *
  * Over 300 lines: one lifecycle (PostgreSQL, migrations, users, api-server, scheduler, dag-processor) for two Airflow generations whose set-up differs at every step.
  */
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {
+  execFile,
+  spawn,
+  spawnSync,
+  type ChildProcess,
+} from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -62,6 +67,7 @@ export class RealAirflow {
   private jwt?: string;
   private output: string[] = [];
   private pg?: PostgresServer;
+  private serverEnv: NodeJS.ProcessEnv = {};
   private dbUrl = '';
 
   private constructor(readonly major: 2 | 3) {}
@@ -149,18 +155,8 @@ export class RealAirflow {
       );
     const port = await freePort();
     const env = this.env(port, options);
-    const run = (args: string[]) => {
-      const r = spawnSync(bin, args, {
-        env,
-        cwd: this.home,
-        encoding: 'utf8',
-        timeout: 180_000,
-      });
-      if (r.status !== 0)
-        throw new Error(
-          `airflow ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`,
-        );
-    };
+    this.serverEnv = env;
+    const run = (args: string[]) => this.airflowCli(args);
     run(['db', 'migrate']);
     if (this.major === 2)
       run([
@@ -199,6 +195,69 @@ export class RealAirflow {
     this.child.stderr!.on('data', keep);
     this.url = `http://127.0.0.1:${port}`;
     await this.waitHealthy();
+  }
+
+  private airflowCli(args: string[], bin = airflowBin(this.major)): void {
+    const r = spawnSync(bin, args, {
+      env: this.serverEnv,
+      cwd: this.home,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (r.status !== 0)
+      throw new Error(
+        `${bin} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`,
+      );
+  }
+
+  private airflowCliAsync(
+    args: string[],
+    bin = airflowBin(this.major),
+  ): Promise<void> {
+    return new Promise((resolve, reject) =>
+      execFile(
+        bin,
+        args,
+        {env: this.serverEnv, cwd: this.home, timeout: 180_000},
+        (err, stdout, stderr) =>
+          err
+            ? reject(
+                new Error(
+                  `${bin} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`,
+                ),
+              )
+            : resolve(),
+      ),
+    );
+  }
+
+  /**
+   * Replaces a DAG's file with one that fails to import and has Airflow's
+   * own parser record it, as its DAG processor would after a broken deploy:
+   * Airflow 3 `airflow dags reserialize` (which also marks the DAG stale);
+   * Airflow 2 the DAG processor's `DagFileProcessor.process_file` (which
+   * sets `has_import_errors` and leaves the DAG active).
+   */
+  async breakDagFile(dagId: string): Promise<void> {
+    const file = join(this.home, 'dags', `${dagId}.py`);
+    writeFileSync(
+      file,
+      `${dagFile(this.major, dagId, false)}\nraise ImportError("a deploy in progress")\n`,
+    );
+    // Asynchronously: a test's pooled connections must see their sockets close meanwhile.
+    if (this.major === 3) return this.airflowCliAsync(['dags', 'reserialize']);
+    const python = join(AIRFLOW_CACHE, 'airflow-2', 'bin', 'python');
+    return this.airflowCliAsync(
+      [
+        '-c',
+        [
+          'import logging',
+          'from airflow.dag_processing.processor import DagFileProcessor',
+          `DagFileProcessor(dag_ids=None, dag_directory=${JSON.stringify(join(this.home, 'dags'))}, log=logging.getLogger()).process_file(${JSON.stringify(file)}, [])`,
+        ].join('\n'),
+      ],
+      python,
+    );
   }
 
   private async waitHealthy(): Promise<void> {
