@@ -11,11 +11,7 @@ import {RejectedError} from './core/errors';
 import type {TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
-import {
-  decideOutcome,
-  needsRunLookup,
-  type Outcome,
-} from './outcomes/outcome';
+import {decideOutcome, needsRunLookup, type Outcome} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
 import {routeEvent, type RouteMatch} from './routing/route';
 import {
