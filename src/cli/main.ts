@@ -17,6 +17,7 @@ import {explainEvent} from './explain';
 import {buildTargets} from '../airflow/targets';
 import {replayDeadLetters} from './replay';
 import {readDelivery} from '../events/delivery';
+import {launcherJsonSchema} from '../config/json-schema';
 import {traceEvent, traceExitCode, type TraceSubject} from './trace';
 import {
   BACKFILL_USAGE,
@@ -26,6 +27,7 @@ import {
 
 const USAGE = `usage:
   dag-launcher validate <config.yaml|json>
+  dag-launcher schema      the config's JSON Schema (launcher.schema.json), for editors
   dag-launcher explain --config <config.yaml|json> [--path /projects/P/topics/T] <event.json>
       <event.json>: a structured CloudEvent, a gen1 {data, context} body or a
       Pub/Sub push body {message, subscription}; --path: the push endpoint's path
@@ -134,6 +136,11 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
         return traceExitCode(trace);
       }
+      case 'schema':
+        process.stdout.write(
+          `${JSON.stringify(launcherJsonSchema(), null, 2)}\n`,
+        );
+        return 0;
       case '--help':
       case '-h':
       case 'help':
