@@ -17,6 +17,7 @@ import {explainEvent} from './explain';
 import {buildTargets} from '../airflow/targets';
 import {replayDeadLetters} from './replay';
 import {readDelivery} from '../events/delivery';
+import {createProgress} from './progress';
 import {launcherJsonSchema} from '../config/json-schema';
 import {traceEvent, traceExitCode, type TraceSubject} from './trace';
 import {
@@ -90,20 +91,38 @@ async function main(argv: string[]): Promise<number> {
         const config = configPath
           ? loadConfigFile(configPath)
           : loadConfig(process.env);
+        const progress = createProgress({label: 'replay'});
+        const started = performance.now();
         const replay = replayDeadLetters({
           uri: positional[0]!,
           config,
           targets: buildTargets(config),
           dryRun: flags.has('--dry-run'),
           mark: flags.has('--mark'),
+          onListed: n => progress.total(n, true),
         });
         for (;;) {
           const next = await replay.next();
           if (next.done) {
-            process.stdout.write(`${JSON.stringify({summary: next.value})}\n`);
+            const elapsedMs = Math.round(performance.now() - started);
+            progress.finish({
+              ...next.value,
+              elapsedMs,
+              recordsPerSecond:
+                Math.round(
+                  (next.value.records / Math.max(elapsedMs, 1)) * 10_000,
+                ) / 10,
+            });
             return next.value.kept > 0 ? 3 : 0;
           }
-          process.stdout.write(`${JSON.stringify(next.value)}\n`);
+          const r = next.value;
+          progress.item(
+            r,
+            r.action !== 'kept',
+            r.action === 'kept'
+              ? `${r.record}: kept (${r.reason ?? r.routes.map(x => `${x.route}: ${x.outcome} ${x.reason}`).join('; ')})`
+              : undefined,
+          );
         }
       }
       case 'backfill': {

@@ -96,6 +96,7 @@ class BarProgress implements Progress {
 
   finish(summary: unknown): void {
     this.bar.update(this.payload());
+    this.multi.update(); // draws, and prints the failures logged since the last frame
     this.multi.stop();
     this.out.write(`${JSON.stringify({summary})}\n`);
   }
