@@ -16,7 +16,11 @@ import {REPO} from '../../support/paths';
 const committed = JSON.parse(
   readFileSync(resolve(REPO, 'launcher.schema.json'), 'utf8'),
 ) as Record<string, unknown>;
-const validate = new Ajv({allErrors: true, strict: true, strictRequired: false}).compile(committed);
+const validate = new Ajv({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+}).compile(committed);
 const exampleText = readFileSync(
   resolve(REPO, 'deploy/launcher.example.yaml'),
   'utf8',
