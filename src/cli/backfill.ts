@@ -162,7 +162,7 @@ export async function countObjects(
       autoPaginate: false,
       maxResults: 1000,
       pageToken,
-      fields: 'items(timeCreated),nextPageToken',
+      fields: 'items(name,timeCreated),nextPageToken',
     });
     for (const f of files)
       if (inWindow(options, f.metadata.timeCreated)) count++;
