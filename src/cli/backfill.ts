@@ -162,7 +162,6 @@ export async function countObjects(
       autoPaginate: false,
       maxResults: 1000,
       pageToken,
-      fields: 'items(name,timeCreated),nextPageToken',
     });
     for (const f of files)
       if (inWindow(options, f.metadata.timeCreated)) count++;
