@@ -6,6 +6,8 @@
  *   dag-launcher explain --config <file> <event>   dry run: the triggers an event would cause, as JSON
  *   dag-launcher replay gs://bucket/prefix [--dry-run] [--mark] [--config <file>]
  *                                                  re-submit dead letters; one JSON line per record, a summary last
+ *   dag-launcher backfill gs://bucket[/prefix] ...   fire the objects that landed (see backfill-command.ts)
+ *   dag-launcher trace ...                           an object or message: routes, run ids, runs in Airflow
  */
 import {readFileSync} from 'node:fs';
 import {loadConfig, loadConfigFile} from '../config/load';
@@ -15,9 +17,18 @@ import {explainEvent} from './explain';
 import {buildTargets} from '../airflow/targets';
 import {replayDeadLetters} from './replay';
 import {readDelivery} from '../events/delivery';
+import {createProgress} from './progress';
+import {launcherJsonSchema} from '../config/json-schema';
+import {traceEvent, traceExitCode, type TraceSubject} from './trace';
+import {
+  BACKFILL_USAGE,
+  parseBackfillArgs,
+  runBackfill,
+} from './backfill-command';
 
 const USAGE = `usage:
   dag-launcher validate <config.yaml|json>
+  dag-launcher schema      the config's JSON Schema (launcher.schema.json), for editors
   dag-launcher explain --config <config.yaml|json> [--path /projects/P/topics/T] <event.json>
       <event.json>: a structured CloudEvent, a gen1 {data, context} body or a
       Pub/Sub push body {message, subscription}; --path: the push endpoint's path
@@ -25,7 +36,15 @@ const USAGE = `usage:
       re-submits dead-lettered events with the same dag_run_ids; deletes (or with
       --mark, marks) the records that now end in a run; --dry-run sends nothing.
       Without --config the function's own (LAUNCHER_CONFIG, AIRFLOW_URL...) is used.
-      Exit 0 when every record was replayed, 3 when some were kept.`;
+      Exit 0 when every record was replayed, 3 when some were kept.
+${BACKFILL_USAGE}
+  dag-launcher trace [--config <file>] gs://BUCKET/NAME[#GENERATION]
+  dag-launcher trace [--config <file>] --topic projects/P/topics/T --message-id ID
+  dag-launcher trace [--config <file>] [--path /projects/P/topics/T] --event <event.json>
+      which routes match (and for the others the first condition that fails),
+      the dag_run_id each uses, and that run in Airflow (state, start, end).
+      Without #GENERATION the live object. Exit 0 when every matching route
+      has its run, 3 otherwise.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -72,22 +91,75 @@ async function main(argv: string[]): Promise<number> {
         const config = configPath
           ? loadConfigFile(configPath)
           : loadConfig(process.env);
+        const progress = createProgress({label: 'replay'});
+        const started = performance.now();
         const replay = replayDeadLetters({
           uri: positional[0]!,
           config,
           targets: buildTargets(config),
           dryRun: flags.has('--dry-run'),
           mark: flags.has('--mark'),
+          onListed: n => progress.total(n, true),
         });
         for (;;) {
           const next = await replay.next();
           if (next.done) {
-            process.stdout.write(`${JSON.stringify({summary: next.value})}\n`);
+            const elapsedMs = Math.round(performance.now() - started);
+            progress.finish({
+              ...next.value,
+              elapsedMs,
+              recordsPerSecond:
+                Math.round(
+                  (next.value.records / Math.max(elapsedMs, 1)) * 10_000,
+                ) / 10,
+            });
             return next.value.kept > 0 ? 3 : 0;
           }
-          process.stdout.write(`${JSON.stringify(next.value)}\n`);
+          const r = next.value;
+          progress.item(
+            r,
+            r.action !== 'kept',
+            r.action === 'kept'
+              ? `${r.record}: kept (${r.reason ?? r.routes.map(x => `${x.route}: ${x.outcome} ${x.reason}`).join('; ')})`
+              : undefined,
+          );
         }
       }
+      case 'backfill': {
+        const {config: configPath, rest: args} = configOption(rest);
+        const parsed = parseBackfillArgs(args);
+        if (typeof parsed === 'string') {
+          process.stderr.write(`${parsed}\n`);
+          return usage();
+        }
+        const config = configPath
+          ? loadConfigFile(configPath)
+          : loadConfig(process.env);
+        return await runBackfill(config, parsed);
+      }
+      case 'trace': {
+        const {config: configPath, rest: args} = configOption(rest);
+        const subject = traceSubject(args);
+        if (typeof subject === 'string') {
+          process.stderr.write(`${subject}\n`);
+          return usage();
+        }
+        const config = configPath
+          ? loadConfigFile(configPath)
+          : loadConfig(process.env);
+        const trace = await traceEvent({
+          subject,
+          config,
+          targets: buildTargets(config),
+        });
+        process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
+        return traceExitCode(trace);
+      }
+      case 'schema':
+        process.stdout.write(
+          `${JSON.stringify(launcherJsonSchema(), null, 2)}\n`,
+        );
+        return 0;
       case '--help':
       case '-h':
       case 'help':
@@ -129,6 +201,51 @@ function options(args: string[]): {
     else positional.push(a);
   }
   return {config, path, positional, flags};
+}
+
+/** What `trace` is asked about, or the problem with its arguments. */
+function traceSubject(args: string[]): TraceSubject | string {
+  const value = (flag: string): string | undefined => {
+    const i = args.indexOf(flag);
+    if (i >= 0) return args[i + 1];
+    return args.find(a => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  };
+  const topic = value('--topic');
+  const messageId = value('--message-id');
+  const eventFile = value('--event');
+  if (topic || messageId) {
+    if (!topic || !messageId)
+      return 'trace needs both --topic and --message-id';
+    return {topic, messageId};
+  }
+  if (eventFile) {
+    let body: unknown;
+    try {
+      body = JSON.parse(readFileSync(eventFile, 'utf8'));
+    } catch (err) {
+      return `cannot read event ${eventFile}: ${(err as Error).message}`;
+    }
+    return {
+      delivered: readDelivery({body, headers: {}, path: value('--path')}),
+    };
+  }
+  const object = args.find(a => a.startsWith('gs://'));
+  return object
+    ? {object}
+    : 'trace expects gs://BUCKET/NAME, --topic/--message-id or --event';
+}
+
+/** --config (or -c) taken out; the rest left for the command. */
+function configOption(args: string[]): {config?: string; rest: string[]} {
+  const rest: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--config' || a === '-c') config = args[++i];
+    else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else rest.push(a);
+  }
+  return {config, rest};
 }
 
 function usage(): number {

@@ -27,6 +27,8 @@ export interface ReplayOptions {
   /** Mark records that succeed (object metadata `replayedAt`) instead of deleting them. */
   mark?: boolean;
   storage?: () => Promise<Storage>;
+  /** How many records there are, once listed (the progress bar's total). */
+  onListed?: (records: number) => void;
 }
 
 export interface RouteReport {
@@ -71,9 +73,11 @@ export async function* replayDeadLetters(
     skipped: 0,
     dryRun: options.dryRun ?? false,
   };
-  for (const file of files
+  const records = files
     .filter(f => f.name.endsWith('.json'))
-    .sort((a, b) => a.name.localeCompare(b.name))) {
+    .sort((a, b) => a.name.localeCompare(b.name));
+  options.onListed?.(records.length);
+  for (const file of records) {
     summary.records++;
     const report = await replayOne(
       file,

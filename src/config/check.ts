@@ -4,7 +4,14 @@
  * its path) without paying for one at cold start. A check takes a value and
  * its path, and returns the parsed value or INVALID after writing each problem
  * as `path: message` (`(root)` for the top).
+ *
+ * Each check also describes itself as JSON Schema (`json`, built only when
+ * asked: `dag-launcher schema` writes launcher.schema.json from it), so the
+ * editors' schema and this checker come from the same definitions.
  */
+
+/** A JSON Schema (draft-07) fragment. */
+export type JsonSchema = Record<string, unknown>;
 
 export const INVALID: unique symbol = Symbol('invalid');
 export type Invalid = typeof INVALID;
@@ -15,6 +22,22 @@ export interface Check<T> {
   absent?: () => T;
   /** Set by strictObject(), record() and array(): what salvage.ts looks into. */
   parts?: Parts;
+  /** This check as JSON Schema; lazy, so cold start never builds it. */
+  json?: () => JsonSchema;
+}
+
+/** The JSON Schema of a check ({} when it accepts anything). */
+export function jsonSchemaOf(check: Check<unknown>): JsonSchema {
+  return check.json ? check.json() : {};
+}
+
+/** Gives a hand-written check its JSON Schema. */
+export function described<C extends Check<unknown>>(
+  check: C,
+  json: () => JsonSchema,
+): C {
+  check.json = json;
+  return check;
 }
 
 export type Parts =
@@ -49,7 +72,7 @@ function describe(value: unknown): string {
 export function string(
   opts: {min?: number; regex?: RegExp; message?: string} = {},
 ): Check<string> {
-  return (v, at, problems) => {
+  const check: Check<string> = (v, at, problems) => {
     if (typeof v !== 'string')
       return report(
         problems,
@@ -70,12 +93,18 @@ export function string(
       );
     return v;
   };
+  check.json = () => ({
+    type: 'string',
+    ...(opts.min !== undefined && {minLength: opts.min}),
+    ...(opts.regex && {pattern: opts.regex.source}),
+  });
+  return check;
 }
 
 export function number(
   opts: {int?: boolean; min?: number; max?: number; positive?: boolean} = {},
 ): Check<number> {
-  return (v, at, problems) => {
+  const check: Check<number> = (v, at, problems) => {
     if (typeof v !== 'number' || !Number.isFinite(v))
       return report(problems, at, `expected a number, got ${describe(v)}`);
     if (opts.int && !Number.isInteger(v))
@@ -88,27 +117,45 @@ export function number(
       return report(problems, at, `expected at most ${opts.max}, got ${v}`);
     return v;
   };
+  check.json = () => ({
+    type: opts.int ? 'integer' : 'number',
+    ...(opts.positive && {exclusiveMinimum: 0}),
+    ...(opts.min !== undefined && {minimum: opts.min}),
+    ...(opts.max !== undefined && {maximum: opts.max}),
+  });
+  return check;
 }
 
-export const boolean: Check<boolean> = (v, at, problems) =>
-  typeof v === 'boolean'
-    ? v
-    : report(problems, at, `expected true or false, got ${describe(v)}`);
+export const boolean: Check<boolean> = described(
+  (v, at, problems) =>
+    typeof v === 'boolean'
+      ? v
+      : report(problems, at, `expected true or false, got ${describe(v)}`),
+  () => ({type: 'boolean'}),
+);
 
-export const nullValue: Check<null> = (v, at, problems) =>
-  v === null ? null : report(problems, at, `expected null, got ${describe(v)}`);
+export const nullValue: Check<null> = described(
+  (v, at, problems) =>
+    v === null
+      ? null
+      : report(problems, at, `expected null, got ${describe(v)}`),
+  () => ({type: 'null'}),
+);
 
 export const unknown: Check<unknown> = v => v;
 
 export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
-  return (v, at, problems) =>
-    (values as readonly unknown[]).includes(v)
-      ? (v as T)
-      : report(
-          problems,
-          at,
-          `expected one of ${values.join(', ')}, got ${describe(v)}`,
-        );
+  return described(
+    (v, at, problems) =>
+      (values as readonly unknown[]).includes(v)
+        ? (v as T)
+        : report(
+            problems,
+            at,
+            `expected one of ${values.join(', ')}, got ${describe(v)}`,
+          ),
+    () => ({enum: [...values]}),
+  );
 }
 
 export function array<T>(
@@ -130,6 +177,11 @@ export function array<T>(
     return ok ? out : INVALID;
   };
   check.parts = {kind: 'array', item};
+  check.json = () => ({
+    type: 'array',
+    items: jsonSchemaOf(item),
+    ...(opts.min !== undefined && {minItems: opts.min}),
+  });
   return check;
 }
 
@@ -163,6 +215,11 @@ export function record<T>(
     return ok ? out : INVALID;
   };
   check.parts = {kind: 'record', value};
+  check.json = () => ({
+    type: 'object',
+    propertyNames: jsonSchemaOf(key),
+    additionalProperties: jsonSchemaOf(value),
+  });
   return check;
 }
 
@@ -213,6 +270,12 @@ export function strictObject<S extends Shape>(shape: S): Check<ObjectOf<S>> {
     return ok ? (out as ObjectOf<S>) : INVALID;
   };
   check.parts = {kind: 'object', shape};
+  check.json = () => ({
+    type: 'object',
+    properties: Object.fromEntries(keys.map(k => [k, jsonSchemaOf(shape[k]!)])),
+    required: keys.filter(k => !shape[k]!.absent),
+    additionalProperties: false,
+  });
   return check;
 }
 
@@ -224,6 +287,7 @@ export function optional<T>(
   > & {absent: () => undefined};
   c.absent = () => undefined;
   c.parts = check.parts;
+  c.json = check.json;
   return c;
 }
 
@@ -237,18 +301,22 @@ export function withDefault<T>(
   };
   c.absent = fallback;
   c.parts = check.parts;
+  c.json = check.json;
   return c;
 }
 
 /** The first option that accepts the value wins; when none does, one problem with `message`. */
 export function union<T>(options: Check<T>[], message: string): Check<T> {
-  return (v, at, problems) => {
-    for (const option of options) {
-      const r = option(v, at, []);
-      if (r !== INVALID) return r;
-    }
-    return report(problems, at, message);
-  };
+  return described(
+    (v, at, problems) => {
+      for (const option of options) {
+        const r = option(v, at, []);
+        if (r !== INVALID) return r;
+      }
+      return report(problems, at, message);
+    },
+    () => ({anyOf: options.map(jsonSchemaOf)}),
+  );
 }
 
 /** Objects told apart by one key (`mode`): problems are reported against the matching shape. */
@@ -257,7 +325,7 @@ export function tagged<T>(
   options: Record<string, Check<T>>,
 ): Check<T> {
   const tags = Object.keys(options);
-  return (v, at, problems) => {
+  const check: Check<T> = (v, at, problems) => {
     if (!isPlainObject(v))
       return report(problems, at, `expected an object, got ${describe(v)}`);
     const tag = v[key];
@@ -273,13 +341,25 @@ export function tagged<T>(
       );
     return option(v, at, problems);
   };
+  check.json = () => ({
+    type: 'object',
+    required: [key],
+    properties: {[key]: {enum: tags}},
+    allOf: tags.map(tag => ({
+      if: {properties: {[key]: {const: tag}}},
+      then: jsonSchemaOf(options[tag]!),
+    })),
+  });
+  return check;
 }
 
+/** `json`: what the value may be before `f` (the schema cannot run `f`). */
 export function before<T>(
   f: (v: unknown) => unknown,
   check: Check<T>,
+  json: () => JsonSchema,
 ): Check<T> {
-  return (v, at, problems) => check(f(v), at, problems);
+  return described((v, at, problems) => check(f(v), at, problems), json);
 }
 
 /** A rule over the whole parsed value, reported at its path. */
@@ -287,19 +367,27 @@ export function refine<T>(
   check: Check<T>,
   ok: (t: T) => boolean,
   message: string,
+  /** The rule as JSON Schema keywords, added to the check's own. */
+  json: () => JsonSchema,
 ): Check<T> {
-  return (v, at, problems) => {
-    const r = check(v, at, problems);
-    if (r === INVALID) return INVALID;
-    return ok(r) ? r : report(problems, at, message);
-  };
+  return described(
+    (v, at, problems) => {
+      const r = check(v, at, problems);
+      if (r === INVALID) return INVALID;
+      return ok(r) ? r : report(problems, at, message);
+    },
+    () => ({...jsonSchemaOf(check), ...json()}),
+  );
 }
 
 export function literal<const T extends string>(value: T): Check<T> {
-  return (v, at, problems) =>
-    v === value
-      ? value
-      : report(problems, at, `expected '${value}', got ${describe(v)}`);
+  return described(
+    (v, at, problems) =>
+      v === value
+        ? value
+        : report(problems, at, `expected '${value}', got ${describe(v)}`),
+    () => ({const: value}),
+  );
 }
 
 /** Runs a check; `{ ok: true, value }` or `{ ok: false, problems }`. */

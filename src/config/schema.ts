@@ -8,6 +8,8 @@ import {
   array,
   before,
   boolean,
+  described,
+  jsonSchemaOf,
   literal,
   nullValue,
   number,
@@ -50,17 +52,30 @@ function durationMs(v: unknown): number | undefined {
  * refused: a 0 ms timeout fails every call, a 0 s maxEventAge dead-letters
  * every retry, a 0 backoff retries in a busy loop.
  */
-export const Duration: Check<number> = (v, at, problems) => {
-  const ms = durationMs(v);
-  if (ms === undefined) return report(problems, at, DURATION_MESSAGE);
-  if (ms < 1)
-    return report(
-      problems,
-      at,
-      `${JSON.stringify(v)} is no time at all; ${DURATION_MESSAGE} (at least 1ms)`,
-    );
-  return ms;
-};
+export const Duration: Check<number> = described(
+  (v, at, problems) => {
+    const ms = durationMs(v);
+    if (ms === undefined) return report(problems, at, DURATION_MESSAGE);
+    if (ms < 1)
+      return report(
+        problems,
+        at,
+        `${JSON.stringify(v)} is no time at all; ${DURATION_MESSAGE} (at least 1ms)`,
+      );
+    return ms;
+  },
+  () => ({
+    anyOf: [
+      {type: 'number', exclusiveMinimum: 0},
+      // DURATION, less the zeros (0s, 0.0ms) refused above.
+      {
+        type: 'string',
+        pattern: `^(?!0*(?:\\.0*)?\\s*(?:ms|s|m|h|d)$)${DURATION.source.slice(1)}`,
+      },
+    ],
+    description: `${DURATION_MESSAGE}, or a number of seconds`,
+  }),
+);
 
 /** Parses a duration outside a config file (env vars, where 0 may mean "always"); undefined when it is not one. */
 export function parseDuration(value: string): number | undefined {
@@ -159,14 +174,29 @@ export type AuthConfig =
   | Infer<typeof NoAuth>;
 
 /** A mode name alone (`auth: google`) or an object with `mode`. */
+const AUTH_MODES = {
+  google: GoogleAuth,
+  iap: IapAuth,
+  basic: BasicAuth,
+  'airflow-jwt': AirflowJwtAuth,
+  none: NoAuth,
+} as Record<string, Check<AuthConfig>>;
+const AuthObject = tagged<AuthConfig>('mode', AUTH_MODES);
 export const AuthSchema: Check<AuthConfig> = before(
   v => (typeof v === 'string' ? {mode: v} : v),
-  tagged<AuthConfig>('mode', {
-    google: GoogleAuth,
-    iap: IapAuth,
-    basic: BasicAuth,
-    'airflow-jwt': AirflowJwtAuth,
-    none: NoAuth,
+  AuthObject,
+  () => ({
+    anyOf: [
+      // A name alone is the modes that need nothing else.
+      {
+        enum: Object.keys(AUTH_MODES).filter(
+          m =>
+            (jsonSchemaOf(AUTH_MODES[m]!).required as string[]).join() ===
+            'mode',
+        ),
+      },
+      jsonSchemaOf(AuthObject),
+    ],
   }),
 );
 
@@ -187,6 +217,7 @@ const HttpUrl: Check<string> = refine(
     }
   },
   'expected an http(s) URL',
+  () => ({pattern: '^[hH][tT][tT][pP][sS]?://[^/?#:@]'}),
 );
 
 export const EnvironmentSchema = refine(
@@ -215,6 +246,7 @@ export const EnvironmentSchema = refine(
   }),
   e => (e.url === undefined) !== (e.composer === undefined),
   'give exactly one of url and composer',
+  () => ({oneOf: [{required: ['url']}, {required: ['composer']}]}),
 );
 
 export const RouteSchema = strictObject({
