@@ -11,7 +11,11 @@ import {RejectedError} from './core/errors';
 import type {TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
-import {decideOutcome, type Outcome} from './outcomes/outcome';
+import {
+  decideOutcome,
+  needsRunLookup,
+  type Outcome,
+} from './outcomes/outcome';
 import {renderRun, type RunRequest} from './routing/render';
 import {routeEvent, unmatchedMessage, type RouteMatch} from './routing/route';
 import {
@@ -28,6 +32,7 @@ import {
   type RetryClock,
 } from './outcomes/retry';
 import type {PausedCache} from './airflow/paused';
+import {lookupDagRun, type RunLookup} from './airflow/lookup-run';
 
 export interface HandlerDeps {
   config: LauncherConfig;
@@ -199,8 +204,16 @@ export function attempt(
   const started = performance.now();
   const clock = deps.retryClock ?? realClock;
   const startedAt = clock.now();
-  const decide = ({result, attempts}: Attempts): Attempt | Promise<Attempt> => {
-    const outcome = decideOutcome(result, target.api, age);
+  const decide = (
+    {result, attempts}: Attempts,
+    lookup?: RunLookup,
+  ): Attempt | Promise<Attempt> => {
+    // "A run exists" without saying whose: one GET of our run decides.
+    if (!lookup && needsRunLookup(result, target.api))
+      return lookupDagRun(target, run).then(found =>
+        decide({result, attempts}, found),
+      );
+    const outcome = decideOutcome(result, target.api, age, lookup);
     const done = (paused: boolean | undefined): Attempt => ({
       match,
       run,

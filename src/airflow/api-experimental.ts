@@ -1,8 +1,15 @@
 /**
  * The experimental API: POST /api/experimental/dags/{dag_id}/dag_runs, the
  * Airflow 1.10 contract (still served by Airflow 2 with
- * `[api] enable_experimental_api = True`). An existing run id is a 400 with
- * "already exists" here, not a 409.
+ * `[api] enable_experimental_api = True`).
+ *
+ * Unless the body says `replace_microseconds: "false"`, Airflow truncates
+ * the execution date to the second, and every run triggered in the same
+ * second collides with the first: one run and "already exists" for the rest.
+ * An existing run is a 400 "A DAG Run already exists for DAG d at <date>
+ * with run id <ours>" whether the run found has our run id or only the same
+ * execution date, so it is always looked up. This API has no GET of one run
+ * by id: the look-up reads the DAG's run list (dag_runs) and searches it.
  */
 import type {AirflowApi} from './api';
 
@@ -12,6 +19,17 @@ export const apiExperimental: AirflowApi = {
     `/api/experimental/dags/${encodeURIComponent(dagId)}/dag_runs`,
   dagPath: dagId =>
     `/api/experimental/dags/${encodeURIComponent(dagId)}/paused`,
-  triggerBody: run => ({run_id: run.dagRunId, conf: run.conf}),
-  isDuplicate: (status, body) => status === 400 && /already exists/i.test(body),
+  triggerBody: run => ({
+    run_id: run.dagRunId,
+    conf: run.conf,
+    replace_microseconds: 'false',
+  }),
+  existingRun: (status, body) =>
+    (status === 400 || status === 409) && /already exists/i.test(body)
+      ? 'unknown'
+      : undefined,
+  runLookup: dagId => ({
+    path: `/api/experimental/dags/${encodeURIComponent(dagId)}/dag_runs`,
+    listed: true,
+  }),
 };

@@ -5,6 +5,14 @@
  */
 import type {RunRequest} from '../routing/render';
 
+/**
+ * What a refusal of the trigger says about an existing run: `ours` when it
+ * names our dag_run_id beyond doubt; `unknown` when some run exists (ours,
+ * or another one holding the same logical date): only a look-up of our run
+ * can tell which.
+ */
+export type ExistingRun = 'ours' | 'unknown';
+
 export interface AirflowApi {
   readonly name: string;
   /** Path (after the base URL) of the trigger endpoint for a DAG. */
@@ -13,6 +21,12 @@ export interface AirflowApi {
   triggerBody(run: RunRequest): Record<string, unknown>;
   /** Path of the DAG details endpoint (used for is_paused). */
   dagPath(dagId: string): string;
-  /** True when a non-409 response still means "this run already exists". */
-  isDuplicate?(status: number, body: string): boolean;
+  /** Whether the trigger's answer says a run exists; undefined when it is no conflict. */
+  existingRun(status: number, body: string): ExistingRun | undefined;
+  /**
+   * The GET that looks our run up after an `unknown` conflict: the run itself
+   * (200 = it exists, 404 = it does not), or, where the API has no such
+   * endpoint, a list to search for `"run_id": "<ours>"` (`listed`).
+   */
+  runLookup(dagId: string, dagRunId: string): {path: string; listed?: true};
 }

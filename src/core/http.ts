@@ -63,6 +63,8 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   excerptMax?: number;
+  /** Sees every chunk of the body as it arrives (a search through a body too large to keep). */
+  onChunk?: (chunk: string) => void;
 }
 
 export function httpRequest(
@@ -96,6 +98,7 @@ export function httpRequest(
         let text = '';
         let cut = false;
         res.on('data', (chunk: string) => {
+          req.onChunk?.(chunk);
           if (text.length < max) text += chunk;
           else cut = true;
         });

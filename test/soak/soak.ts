@@ -1,15 +1,21 @@
 /**
- * Fault-injection soak: `npm run soak -- --events N` (default 2000).
+ * Fault-injection soak: `npm run soak -- --api v1|v2|experimental --events N`
+ * (default v2, 2000 events).
  *
- * The function under the real functions-framework, in front of the REAL
- * Airflow 3 (PostgreSQL metadata database, airflow-jwt auth), behind a proxy
+ * The function, three instances of it under the real functions-framework, in
+ * front of the REAL Airflow (PostgreSQL metadata database): Airflow 3 for
+ * `v2` (airflow-jwt auth), Airflow 2 for `v1` and for `experimental` (the
+ * Airflow 1.10 API, `enable_experimental_api`; basic auth), behind a proxy
  * that injects faults on a share of requests (429 with Retry-After, 500, 503,
  * hangs past the request timeout and connection resets, before and after
  * Airflow saw the request). Dead letters go to the Cloud Storage emulator.
  *
  * A delivery harness plays the platform: every event is delivered at least
  * once, a share twice or three times (some at the same moment, all in a
- * shuffled order), and every delivery is redelivered on any non-2xx. A known
+ * shuffled order), and every delivery is redelivered on any non-2xx, each
+ * attempt to any of the instances, so redeliveries cross instances. A
+ * quarter of the events arrive in bursts of 5 to 8 distinct events at the
+ * same moment (what made one run of five on the experimental API). A known
  * share of events is bad: a command naming a DAG outside the allowlist, a
  * conf Airflow refuses, an unknown DAG past maxEventAge, an unreadable
  * message. At the end it reads Airflow and the dead-letter bucket back and
@@ -17,7 +23,8 @@
  * events, duplicate runs == 0, dead letters == bad events and nothing is
  * unaccounted for.
  *
- * Options: --events N, --concurrency C (default 24), --fault-rate R (default 0.25), --seed S.
+ * Options: --api v1|v2|experimental (default v2), --events N, --concurrency C (default 24),
+ * --fault-rate R (default 0.25), --seed S, --instances I (default 3).
  *
  * Over 300 lines: the soak's harness (servers, fault proxy, instances), its event mix and its report are one program run as `npm run soak`.
  */
@@ -31,7 +38,11 @@ import {
   storageData,
 } from '../support/events';
 
+type SoakApi = 'v1' | 'v2' | 'experimental';
+
 interface Options {
+  api: SoakApi;
+  instances: number;
   events: number;
   concurrency: number;
   faultRate: number;
@@ -57,6 +68,8 @@ const BUCKET = 'soak-dead-letters';
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
+    api: 'v2',
+    instances: 3,
     events: 2000,
     concurrency: 24,
     faultRate: 0.25,
@@ -64,17 +77,22 @@ function parseArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2);
-    const value = () => Number(inline ?? argv[++i]);
-    if (flag === '--events') o.events = value();
+    const text = () => inline ?? argv[++i] ?? '';
+    const value = () => Number(text());
+    if (flag === '--api') o.api = text() as SoakApi;
+    else if (flag === '--instances') o.instances = value();
+    else if (flag === '--events') o.events = value();
     else if (flag === '--concurrency') o.concurrency = value();
     else if (flag === '--fault-rate') o.faultRate = value();
     else if (flag === '--seed') o.seed = value();
     else
       throw new Error(
-        `unknown option ${argv[i]} (--events N, --concurrency C, --fault-rate R, --seed S)`,
+        `unknown option ${argv[i]} (--api v1|v2|experimental, --events N, --concurrency C, --fault-rate R, --seed S, --instances I)`,
       );
   }
   if (
+    !['v1', 'v2', 'experimental'].includes(o.api) ||
+    !(o.instances >= 1) ||
     !(o.events > 0) ||
     !(o.concurrency > 0) ||
     !(o.faultRate >= 0 && o.faultRate < 1)
@@ -99,9 +117,10 @@ function makeEvents(
   n: number,
   random: () => number,
   runTag: string,
+  api: SoakApi,
 ): SoakEvent[] {
   const events: SoakEvent[] = [];
-  const twoHoursAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
+  const longAgo = new Date(Date.now() - 8 * 3600_000).toISOString();
   for (let i = 0; i < n; i++) {
     const r = random();
     const kind: Kind =
@@ -142,11 +161,14 @@ function makeEvents(
         );
         break;
       case 'bad-refused':
+        // The experimental API answers a conf that breaks the DAG's params
+        // with 500 (Airflow 2's ParamValidationError as an AirflowException),
+        // which is retried like any 500: here it is an old event, expired.
         body = storageCloudEvent(
           storageData(`typed/${i}.csv`, {
             generation: String(1_700_000_000_000_000 + i),
           }),
-          {id},
+          api === 'experimental' ? {id, time: longAgo} : {id},
         );
         break;
       case 'bad-expired':
@@ -154,7 +176,7 @@ function makeEvents(
           storageData(`unknown/${i}.csv`, {
             generation: String(1_700_000_000_000_000 + i),
           }),
-          {id, time: twoHoursAgo},
+          {id, time: longAgo},
         );
         break;
       case 'bad-unreadable':
@@ -178,7 +200,11 @@ function shuffle<T>(items: T[], random: () => number): T[] {
 }
 
 export interface SoakResult {
+  api: SoakApi;
+  instances: number;
   events: number;
+  /** Events delivered in bursts of 5+ distinct events at the same moment. */
+  burstEvents: number;
   goodEvents: number;
   badEvents: number;
   deliveries: number;
@@ -197,6 +223,9 @@ export interface SoakResult {
   ok: boolean;
 }
 
+/** Stops what the running soak started; called on SIGINT/SIGTERM too, so no server outlives it. */
+let stopAll: (() => Promise<void>) | undefined;
+
 export async function soak(
   o: Options,
   progress: (s: string) => void = s => process.stderr.write(`${s}\n`),
@@ -206,92 +235,140 @@ export async function soak(
   let airflow: RealAirflow | undefined;
   let proxy: FaultProxy | undefined;
   let gcs: GcsEmulator | undefined;
-  let fn: FunctionProcess | undefined;
+  const fns: FunctionProcess[] = [];
+  const major = o.api === 'v2' ? 3 : 2;
+  stopAll = async () => {
+    await Promise.all(fns.map(f => f.stop()));
+    await proxy?.stop();
+    await gcs?.stop();
+    await airflow?.stop();
+  };
   try {
     progress(
-      `soak: ${o.events} events, concurrency ${o.concurrency}, fault rate ${o.faultRate}, seed ${o.seed}`,
+      `soak: api ${o.api}, ${o.events} events, ${o.instances} function instances, concurrency ${o.concurrency}, fault rate ${o.faultRate}, seed ${o.seed}`,
     );
     progress(
-      'soak: starting PostgreSQL + Airflow 3, the Cloud Storage emulator, the fault proxy and the function',
+      `soak: starting PostgreSQL + Airflow ${major}, the Cloud Storage emulator, the fault proxy and the function`,
     );
-    [airflow, gcs] = await Promise.all([
-      RealAirflow.start(3, {dags: ['soak_a', 'soak_b', 'typed_soak']}),
+    // Both started before either failure is thrown, so stopAll stops whatever did start.
+    const [a, g] = await Promise.allSettled([
+      RealAirflow.start(major, {
+        dags: ['soak_a', 'soak_b', 'typed_soak'],
+        experimentalApi: o.api === 'experimental',
+        // Airflow 2's web server takes one request per gunicorn worker at a time.
+        webserverWorkers: 4,
+        fastBasicAuth: true,
+      }),
       GcsEmulator.start([BUCKET]),
     ]);
-    proxy = await new FaultProxy(airflow.url, {
+    airflow = a.status === 'fulfilled' ? a.value : undefined;
+    gcs = g.status === 'fulfilled' ? g.value : undefined;
+    if (a.status === 'rejected') throw a.reason;
+    if (g.status === 'rejected') throw g.reason;
+    const [af, store] = [airflow!, gcs!];
+    proxy = await new FaultProxy(af.url, {
       rate: o.faultRate,
-      hangMs: 2_500,
+      hangMs: major === 3 ? 2_500 : 5_500,
       retryAfterS: 1,
       random: prng(o.seed + 1),
     }).start();
-    fn = await FunctionProcess.start(
-      {
-        environments: {
-          airflow: {
-            url: proxy.url,
-            api: 'v2',
-            auth: {
-              mode: 'airflow-jwt',
-              username: airflow.username,
-              passwordEnv: 'AIRFLOW_PASSWORD',
-            },
+    const config = {
+      environments: {
+        airflow: {
+          url: proxy.url,
+          api: o.api,
+          auth: {
+            mode: major === 3 ? 'airflow-jwt' : 'basic',
+            username: af.username,
+            passwordEnv: 'AIRFLOW_PASSWORD',
           },
         },
-        maxEventAge: '1h',
-        requestTimeout: '2s',
-        functionTimeout: '15s',
-        retry: {attempts: 4, initialBackoff: '100ms', maxBackoff: '1s'},
-        deadLetters: `gs://${BUCKET}/soak/`,
-        routes: [
-          {
-            name: 'files',
-            match: {type: 'storage', name: {prefix: 'good/'}},
-            dag: 'soak_a',
-            conf: {
-              uri: 'gs://{{ bucket }}/{{ name }}',
-              eventId: '{{ event.id }}',
-            },
-          },
-          {
-            name: 'commands',
-            match: {type: 'pubsub', attributes: {kind: 'command'}},
-            dag: '{{ json.dag }}',
-            allowedDags: ['soak_b'],
-            conf: {params: '{{ json.params }}', eventId: '{{ event.id }}'},
-          },
-          {
-            name: 'typed',
-            match: {type: 'storage', name: {prefix: 'typed/'}},
-            dag: 'typed_soak',
-            conf: {n: 'not-a-number', eventId: '{{ event.id }}'},
-          },
-          {
-            name: 'unknown',
-            match: {type: 'storage', name: {prefix: 'unknown/'}},
-            dag: 'not_deployed',
-            conf: {eventId: '{{ event.id }}'},
-          },
-        ],
       },
-      {
-        AIRFLOW_PASSWORD: airflow.password,
-        STORAGE_EMULATOR_HOST: gcs.host,
-        GOOGLE_CLOUD_PROJECT: 'soak',
-        LOG_LEVEL: 'warn',
-      },
+      maxEventAge: '4h',
+      // Airflow 2 under 2 cores answers a burst slower than Airflow 3's async server.
+      requestTimeout: major === 3 ? '2s' : '5s',
+      functionTimeout: major === 3 ? '15s' : '30s',
+      retry: {attempts: 4, initialBackoff: '100ms', maxBackoff: '1s'},
+      deadLetters: `gs://${BUCKET}/soak/`,
+      routes: [
+        {
+          name: 'files',
+          match: {type: 'storage', name: {prefix: 'good/'}},
+          dag: 'soak_a',
+          conf: {
+            uri: 'gs://{{ bucket }}/{{ name }}',
+            eventId: '{{ event.id }}',
+          },
+        },
+        {
+          name: 'commands',
+          match: {type: 'pubsub', attributes: {kind: 'command'}},
+          dag: '{{ json.dag }}',
+          allowedDags: ['soak_b'],
+          conf: {params: '{{ json.params }}', eventId: '{{ event.id }}'},
+        },
+        {
+          name: 'typed',
+          match: {type: 'storage', name: {prefix: 'typed/'}},
+          dag: 'typed_soak',
+          conf: {n: 'not-a-number', eventId: '{{ event.id }}'},
+        },
+        {
+          name: 'unknown',
+          match: {type: 'storage', name: {prefix: 'unknown/'}},
+          dag: 'not_deployed',
+          conf: {eventId: '{{ event.id }}'},
+        },
+      ],
+    };
+    const env = {
+      AIRFLOW_PASSWORD: af.password,
+      STORAGE_EMULATOR_HOST: store.host,
+      GOOGLE_CLOUD_PROJECT: 'soak',
+      LOG_LEVEL: 'warn',
+    };
+    fns.push(
+      ...(await Promise.all(
+        Array.from({length: o.instances}, () =>
+          FunctionProcess.start(config, env),
+        ),
+      )),
     );
 
     const runTag = `soak${o.seed}`;
-    const events = makeEvents(o.events, random, runTag);
+    const events = makeEvents(o.events, random, runTag, o.api);
     // The platform's delivery schedule: at least once each; 15% twice, 5% three times; extra copies
-    // either at the same moment as the first or anywhere later; the whole schedule shuffled.
-    const schedule: {event: SoakEvent; together: number}[] = [];
+    // either at the same moment as the first or anywhere later; the first deliveries of a quarter
+    // of the events in bursts of 5 to 8 distinct events at one moment; the whole schedule shuffled.
+    const schedule: SoakEvent[][] = [];
+    const burstTarget = Math.ceil(events.length * 0.25);
+    let burst: SoakEvent[] = [];
+    let burstEvents = 0;
     for (const event of events) {
       const r = random();
       const copies = r < 0.8 ? 1 : r < 0.95 ? 2 : 3;
       const concurrent = random() < 0.5;
-      if (concurrent) schedule.push({event, together: copies});
-      else for (let c = 0; c < copies; c++) schedule.push({event, together: 1});
+      let first = 1;
+      if (burstEvents < burstTarget) {
+        burst.push(event);
+        burstEvents++;
+        if (burst.length >= 5 + Math.floor(random() * 4)) {
+          schedule.push(burst);
+          burst = [];
+        }
+      } else if (concurrent) {
+        schedule.push(Array(copies).fill(event) as SoakEvent[]);
+        first = copies;
+      } else schedule.push([event]);
+      for (let c = first; c < copies; c++) schedule.push([event]);
+    }
+    if (burst.length > 0) {
+      if (burst.length < 5 && schedule.length > 0) {
+        // Too few left for a burst of their own: they join the last burst.
+        const last = schedule.findLast(b => new Set(b).size >= 5);
+        if (last) last.push(...burst);
+        else schedule.push(burst);
+      } else schedule.push(burst);
     }
     shuffle(schedule, random);
 
@@ -303,10 +380,12 @@ export async function soak(
       for (let attempt = 0; attempt < 60; attempt++) {
         deliveries++;
         if (attempt > 0) redeliveries++;
+        // Each attempt to any instance, as the platform's load balancer does.
+        const fn = fns[Math.floor(random() * fns.length)]!;
         try {
           const res = binary
-            ? await fn!.sendBinary(event.body)
-            : await fn!.sendStructured(event.body);
+            ? await fn.sendBinary(event.body)
+            : await fn.sendStructured(event.body);
           if (res.status >= 200 && res.status < 300) {
             acked.add(event.id);
             return;
@@ -329,14 +408,12 @@ export async function soak(
     const worker = async () => {
       while (next < schedule.length) {
         const item = schedule[next++]!;
-        await Promise.all(
-          Array.from({length: item.together}, () => deliver(item.event)),
-        );
+        await Promise.all(item.map(deliver));
         done++;
         if (Date.now() - lastReport > 5000) {
           lastReport = Date.now();
           progress(
-            `soak: ${done}/${schedule.length} scheduled deliveries done, ${deliveries} sent, ${proxy!.injected} faults injected`,
+            `soak: ${done}/${schedule.length} scheduled deliveries done, ${deliveries} sent, ${proxy!.injected} faults injected; retries: ${retryReasons(fns)}`,
           );
         }
       }
@@ -350,7 +427,7 @@ export async function soak(
     const runs = (
       await Promise.all(
         ['soak_a', 'soak_b', 'typed_soak', 'not_allowed'].map(d =>
-          airflow!.allRunsOf(d).catch(() => []),
+          af.allRunsOf(d).catch(() => []),
         ),
       )
     ).flat();
@@ -369,12 +446,12 @@ export async function soak(
     const unexpectedRuns = [...runsByEvent.keys()].filter(
       id => !goodIds.has(id),
     ).length;
-    const records = await gcs.list(BUCKET, 'soak/');
+    const records = await store.list(BUCKET, 'soak/');
     const deadLettered = new Set<string>();
     for (const chunk of chunks(records, 32)) {
       await Promise.all(
         chunk.map(async o2 => {
-          const rec = await gcs!.readJson<{eventId?: string}>(BUCKET, o2.name);
+          const rec = await store.readJson<{eventId?: string}>(BUCKET, o2.name);
           if (rec.eventId) deadLettered.add(rec.eventId);
         }),
       );
@@ -385,7 +462,10 @@ export async function soak(
         !acked.has(e.id),
     ).length;
     const result: SoakResult = {
+      api: o.api,
+      instances: fns.length,
       events: events.length,
+      burstEvents,
       goodEvents: good.length,
       badEvents: bad.length,
       deliveries,
@@ -412,14 +492,32 @@ export async function soak(
       result.deadLetters === result.badEvents &&
       deadLettered.size === result.badEvents &&
       result.eventsUnaccountedFor === 0 &&
+      result.burstEvents >= 0.2 * result.events &&
       result.faultShare >= Math.min(0.2, o.faultRate * 0.8);
     return result;
   } finally {
-    await fn?.stop();
-    await proxy?.stop();
-    await gcs?.stop();
-    await airflow?.stop();
+    await stopAll();
+    stopAll = undefined;
   }
+}
+
+/** The commonest retry reasons logged so far (numbers and ids folded), to see why a soak is slow. */
+function retryReasons(fns: FunctionProcess[]): string {
+  const counts = new Map<string, number>();
+  for (const fn of fns)
+    for (const l of fn.outcomes({outcome: 'retry'})) {
+      const key = `${String(l.httpStatus ?? '-')} ${String(l.reason)
+        .replace(/\d+/g, 'N')
+        .slice(0, 90)}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  return (
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, n]) => `${n}× ${k}`)
+      .join('; ') || 'none'
+  );
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -427,6 +525,11 @@ function* chunks<T>(items: T[], size: number): Generator<T[]> {
 }
 
 if (require.main === module) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      process.stderr.write(`soak: ${signal}, stopping the servers\n`);
+      void (stopAll?.() ?? Promise.resolve()).finally(() => process.exit(130));
+    });
   soak(parseArgs(process.argv.slice(2))).then(
     result => {
       process.stdout.write(`${JSON.stringify(result)}\n`);

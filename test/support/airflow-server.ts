@@ -9,7 +9,12 @@
  *
  * Over 300 lines: one lifecycle (PostgreSQL, migrations, users, api-server, scheduler, dag-processor) for two Airflow generations whose set-up differs at every step.
  */
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {
+  execFile,
+  spawn,
+  spawnSync,
+  type ChildProcess,
+} from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -37,6 +42,15 @@ export interface AirflowOptions {
   scheduler?: boolean;
   /** DAG ids whose one task (`echo_conf`) logs its run's conf and returns it as XCom. */
   echoDags?: string[];
+  /** Airflow 2 only: gunicorn workers (default 1). Each serves one request at a time. */
+  webserverWorkers?: number;
+  /**
+   * Airflow 2 only: store the admin password with 1,000 PBKDF2 rounds
+   * instead of werkzeug's default (hundreds of thousands), which Airflow's
+   * basic-auth backend re-checks on every request: ~0.2 s of CPU each, the
+   * whole budget of a 2-core machine under a soak's load.
+   */
+  fastBasicAuth?: boolean;
 }
 
 export interface AirflowRun {
@@ -66,6 +80,7 @@ export class RealAirflow {
   private jwt?: string;
   private output: string[] = [];
   private pg?: PostgresServer;
+  private serverEnv: NodeJS.ProcessEnv = {};
   private dbUrl = '';
   private readonly schedulerProcesses: ChildProcess[] = [];
 
@@ -129,7 +144,7 @@ export class RealAirflow {
       AIRFLOW__API__ENABLE_EXPERIMENTAL_API: options.experimentalApi
         ? 'True'
         : 'False',
-      AIRFLOW__WEBSERVER__WORKERS: '1',
+      AIRFLOW__WEBSERVER__WORKERS: String(options.webserverWorkers ?? 1),
       AIRFLOW__WEBSERVER__SECRET_KEY: randomBytes(16).toString('hex'),
       AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT: '120',
     };
@@ -156,18 +171,8 @@ export class RealAirflow {
       writeFileSync(join(this.home, 'dags', `${dag}.py`), echoDagFile(dag));
     const port = await freePort();
     const env = this.env(port, options);
-    const run = (args: string[]) => {
-      const r = spawnSync(bin, args, {
-        env,
-        cwd: this.home,
-        encoding: 'utf8',
-        timeout: 180_000,
-      });
-      if (r.status !== 0)
-        throw new Error(
-          `airflow ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`,
-        );
-    };
+    this.serverEnv = env;
+    const run = (args: string[]) => this.airflowCli(args);
     run(['db', 'migrate']);
     if (this.major === 2)
       run([
@@ -186,6 +191,23 @@ export class RealAirflow {
         '-e',
         'admin@example.com',
       ]);
+    if (this.major === 2 && options.fastBasicAuth)
+      this.airflowCli(
+        [
+          '-c',
+          [
+            'import sys, psycopg2',
+            'from werkzeug.security import generate_password_hash',
+            "c = psycopg2.connect(sys.argv[1].replace('+psycopg2', ''))",
+            "c.cursor().execute('UPDATE ab_user SET password = %s WHERE username = %s', (generate_password_hash(sys.argv[2], 'pbkdf2:sha256:1000'), sys.argv[3]))",
+            'c.commit()',
+          ].join('\n'),
+          this.dbUrl,
+          this.password,
+          this.username,
+        ],
+        join(AIRFLOW_CACHE, 'airflow-2', 'bin', 'python'),
+      );
     // Serialize the DAG files into the database so the API can trigger them without a scheduler.
     run(['dags', 'reserialize']);
     const server =
@@ -207,6 +229,69 @@ export class RealAirflow {
     this.url = `http://127.0.0.1:${port}`;
     await this.waitHealthy();
     if (options.scheduler) this.startScheduler(env);
+  }
+
+  private airflowCli(args: string[], bin = airflowBin(this.major)): void {
+    const r = spawnSync(bin, args, {
+      env: this.serverEnv,
+      cwd: this.home,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (r.status !== 0)
+      throw new Error(
+        `${bin} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`,
+      );
+  }
+
+  private airflowCliAsync(
+    args: string[],
+    bin = airflowBin(this.major),
+  ): Promise<void> {
+    return new Promise((resolve, reject) =>
+      execFile(
+        bin,
+        args,
+        {env: this.serverEnv, cwd: this.home, timeout: 180_000},
+        (err, stdout, stderr) =>
+          err
+            ? reject(
+                new Error(
+                  `${bin} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`,
+                ),
+              )
+            : resolve(),
+      ),
+    );
+  }
+
+  /**
+   * Replaces a DAG's file with one that fails to import and has Airflow's
+   * own parser record it, as its DAG processor would after a broken deploy:
+   * Airflow 3 `airflow dags reserialize` (which also marks the DAG stale);
+   * Airflow 2 the DAG processor's `DagFileProcessor.process_file` (which
+   * sets `has_import_errors` and leaves the DAG active).
+   */
+  async breakDagFile(dagId: string): Promise<void> {
+    const file = join(this.home, 'dags', `${dagId}.py`);
+    writeFileSync(
+      file,
+      `${dagFile(this.major, dagId, false)}\nraise ImportError("a deploy in progress")\n`,
+    );
+    // Asynchronously: a test's pooled connections must see their sockets close meanwhile.
+    if (this.major === 3) return this.airflowCliAsync(['dags', 'reserialize']);
+    const python = join(AIRFLOW_CACHE, 'airflow-2', 'bin', 'python');
+    return this.airflowCliAsync(
+      [
+        '-c',
+        [
+          'import logging',
+          'from airflow.dag_processing.processor import DagFileProcessor',
+          `DagFileProcessor(dag_ids=None, dag_directory=${JSON.stringify(join(this.home, 'dags'))}, log=logging.getLogger()).process_file(${JSON.stringify(file)}, [])`,
+        ].join('\n'),
+      ],
+      python,
+    );
   }
 
   private async waitHealthy(): Promise<void> {

@@ -4,8 +4,11 @@
  * (from inside the provisioned Airflow packages, see openapi-specs.ts) by
  * openapi-backend; a request the spec refuses
  * is answered 400 and recorded in `invalidRequests`, so a test can assert
- * that none happened. It keeps DAG runs in memory and answers like Airflow:
- * 409 for an existing dag_run_id, 404 for an unknown DAG.
+ * that none happened. It keeps DAG runs in memory and answers like Airflow
+ * (the bodies are Airflow 2.11's and 3.3's own): 409 for an existing
+ * dag_run_id, 404 for an unknown DAG, GET of one run. `takeLogicalDate`
+ * makes the next trigger of a DAG meet another run holding its logical date
+ * (Airflow 2's second kind of 409; Airflow 3's unique constraint).
  *
  * It exposes the same small surface as the real-Airflow harness (url, api,
  * runs of a DAG), so a test can swap one for the other.
@@ -62,6 +65,8 @@ export class AirflowStandIn {
   }[] = [];
   readonly invalidRequests: {path: string; errors: unknown}[] = [];
   readonly faults: Fault[] = [];
+  /** DAGs whose next trigger meets another run with the same logical date. */
+  private readonly logicalDateTaken = new Set<string>();
   /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
   expectedToken?: () => string | undefined;
   /** When set, POST /auth/token issues JWTs for these credentials (Airflow 3's SimpleAuthManager endpoint). */
@@ -81,6 +86,11 @@ export class AirflowStandIn {
 
   runsOf(dagId: string): StoredRun[] {
     return this.runs.get(dagId) ?? [];
+  }
+
+  /** The next trigger of `dagId` is refused because another run holds its logical date. */
+  takeLogicalDate(dagId: string): void {
+    this.logicalDateTaken.add(dagId);
   }
 
   async start(): Promise<this> {
@@ -103,6 +113,8 @@ export class AirflowStandIn {
           res: unknown,
         ) => this.trigger(c, res as ServerResponse),
         get_dag: (c, _req, res) => this.getDag(c, res as ServerResponse),
+        get_dag_run: (c, _req, res) =>
+          this.getDagRun(c, res as ServerResponse),
         get_version: (_c, _req, res) =>
           json(res as ServerResponse, 200, {
             version: this.api === 'v1' ? '2.11.2' : '3.3.2',
@@ -239,11 +251,9 @@ export class AirflowStandIn {
     const body = c.request.requestBody as Record<string, unknown>;
     const list = this.runs.get(dagId) ?? [];
     const runId = String(body.dag_run_id);
-    if (list.some(r => r.dag_run_id === runId)) {
-      return json(res, 409, {
-        detail: `DAGRun with dag_id: '${dagId}' and run_id: '${runId}' already exists`,
-      });
-    }
+    const ours = list.some(r => r.dag_run_id === runId);
+    if (this.logicalDateTaken.delete(dagId) || ours)
+      return this.conflict(res, dagId, ours ? runId : undefined);
     const run: StoredRun = {
       dag_id: dagId,
       dag_run_id: runId,
@@ -260,6 +270,49 @@ export class AirflowStandIn {
       start_date: null,
       end_date: null,
     });
+  }
+
+  /** Airflow's own 409 bodies: v1 says which run it met; v2 only "Unique constraint violation". */
+  private conflict(res: ServerResponse, dagId: string, runId?: string): void {
+    if (this.api === 'v2')
+      return json(res, 409, {
+        detail: {
+          reason: 'Unique constraint violation',
+          statement: 'hidden',
+          orig_error: 'hidden',
+          message:
+            'Serious error when handling your request. Check logs for more details - you will find it in api server when you look for ID standin',
+        },
+      });
+    json(res, 409, {
+      detail: runId
+        ? `DAGRun with DAG ID: '${dagId}' and DAGRun ID: '${runId}' already exists`
+        : `DAGRun with DAG ID: '${dagId}' and DAGRun logical date: '${new Date().toISOString().replace('T', ' ')}' already exists`,
+      status: 409,
+      title: 'Conflict',
+      type: 'https://airflow.apache.org/docs/apache-airflow/2.11.2/stable-rest-api-ref.html#section/Errors/AlreadyExists',
+    });
+  }
+
+  private getDagRun(c: Context, res: ServerResponse): void {
+    const dagId = String(c.request.params.dag_id);
+    const runId = String(c.request.params.dag_run_id);
+    const run = this.runsOf(dagId).find(r => r.dag_run_id === runId);
+    if (run) return json(res, 200, {...run, state: 'queued'});
+    json(
+      res,
+      404,
+      this.api === 'v2'
+        ? {
+            detail: `The DagRun with dag_id: \`${dagId}\` and run_id: \`${runId}\` was not found`,
+          }
+        : {
+            detail: `DAGRun with DAG ID: '${dagId}' and DagRun ID: '${runId}' not found`,
+            status: 404,
+            title: 'DAGRun not found',
+            type: 'https://airflow.apache.org/docs/apache-airflow/2.11.2/stable-rest-api-ref.html#section/Errors/NotFound',
+          },
+    );
   }
 
   private getDag(c: Context, res: ServerResponse): void {
