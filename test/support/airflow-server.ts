@@ -42,6 +42,8 @@ export interface AirflowOptions {
   scheduler?: boolean;
   /** DAG ids whose one task (`echo_conf`) logs its run's conf and returns it as XCom. */
   echoDags?: string[];
+  /** DAG files of a test's own: file stem -> Python source (e.g. ds-echo, asset-scheduled DAGs). */
+  dagFiles?: Record<string, string>;
   /** Airflow 2 only: gunicorn workers (default 1). Each serves one request at a time. */
   webserverWorkers?: number;
   /**
@@ -169,6 +171,8 @@ export class RealAirflow {
       );
     for (const dag of options.echoDags ?? [])
       writeFileSync(join(this.home, 'dags', `${dag}.py`), echoDagFile(dag));
+    for (const [stem, source] of Object.entries(options.dagFiles ?? {}))
+      writeFileSync(join(this.home, 'dags', `${stem}.py`), source);
     const port = await freePort();
     const env = this.env(port, options);
     this.serverEnv = env;
