@@ -4,7 +4,6 @@ import {apiExperimental} from './api-experimental';
 import {apiV1, apiV1ExecutionDate} from './api-v1';
 import {apiV2} from './api-v2';
 
-
 /** `version` (Airflow's, e.g. 2.1.4) when known: Airflow before 2.2 names the logical date execution_date. */
 export function apiFor(name: ApiName, version?: string): AirflowApi {
   if (name === 'v1')

@@ -70,7 +70,9 @@ async function probeApi(
   timeoutMs: number,
   only: 'auto' | ApiName,
 ): Promise<{api: ApiName; version?: string}> {
-  for (const api of only === 'auto' ? (['v2', 'v1'] as const) : (['v1'] as const)) {
+  for (const api of only === 'auto'
+    ? (['v2', 'v1'] as const)
+    : (['v1'] as const)) {
     const headers = await auth.headers(); // a credential failure says so itself
     let status: number;
     let body: string;

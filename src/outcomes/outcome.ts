@@ -36,7 +36,10 @@ const OPERATOR_FIXABLE = new Set([401, 403, 404, 405]);
 const IMPORT_ERRORS = /dag_id: '[^']*' has import errors/i;
 
 /** True when the trigger's answer says some run exists without saying it is ours: look our run up first. */
-export function needsRunLookup(result: TriggerResult, api: AirflowApi): boolean {
+export function needsRunLookup(
+  result: TriggerResult,
+  api: AirflowApi,
+): boolean {
   return (
     result.kind === 'response' &&
     api.existingRun(result.status, result.body) === 'unknown'
@@ -89,8 +92,7 @@ function afterLookup(
   retry: (reason: string) => Outcome,
 ): Outcome {
   const conflict = `Airflow answered ${status}: a run already exists`;
-  if (!lookup)
-    return retry(`${conflict}, and whose it is was not looked up`);
+  if (!lookup) return retry(`${conflict}, and whose it is was not looked up`);
   if (lookup.kind === 'found')
     return {
       outcome: 'duplicate',

@@ -32,7 +32,17 @@ export function toLogicalDate(value: unknown, what: string): string {
   if (d) return utc(d[1]!, d[2]!, d[3]!, '00', '00', '00', '', 'Z', fail);
   const t = DATE_TIME.exec(text);
   if (!t) throw fail();
-  return utc(t[1]!, t[2]!, t[3]!, t[4]!, t[5]!, t[6] ?? '00', t[7] ?? '', t[8] ?? 'Z', fail);
+  return utc(
+    t[1]!,
+    t[2]!,
+    t[3]!,
+    t[4]!,
+    t[5]!,
+    t[6] ?? '00',
+    t[7] ?? '',
+    t[8] ?? 'Z',
+    fail,
+  );
 }
 
 function utc(

@@ -50,7 +50,8 @@ test('logical dates: what is not a real ISO 8601 date is a clear rejection', () 
     assert.throws(
       () => toLogicalDate(bad, "route 'r': logicalDate"),
       (e: Error) =>
-        e instanceof RejectedError && /logicalDate rendered to .*ISO 8601/.test(e.message),
+        e instanceof RejectedError &&
+        /logicalDate rendered to .*ISO 8601/.test(e.message),
       String(bad),
     );
 });
@@ -114,7 +115,11 @@ test('the v1 variant follows the Airflow version: execution_date before 2.2, log
 
 test('a logicalDate that renders to no date rejects the route with the reason', () => {
   assert.throws(
-    () => render({dag: 'd', logicalDate: '{{ metadata.missing | default: "soon" }}'}),
+    () =>
+      render({
+        dag: 'd',
+        logicalDate: '{{ metadata.missing | default: "soon" }}',
+      }),
     /route 'r': logicalDate rendered to "soon"/,
   );
 });
