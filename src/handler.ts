@@ -30,6 +30,7 @@ import {
 import type {PausedCache} from './airflow/paused';
 import {lookupDagRun, type RunLookup} from './airflow/lookup-run';
 import {emitAssetEvent} from './airflow/asset-events';
+import {triggerByComposerCli} from './airflow/composer-cli';
 import {decideAssetOutcome} from './outcomes/asset-outcome';
 
 export interface HandlerDeps {
@@ -232,7 +233,9 @@ export function attempt(
   };
   const send = run.asset
     ? () => emitAssetEvent(target, run)
-    : () => triggerDagRun(target, run);
+    : target.environment.api === 'composer-cli'
+      ? () => triggerByComposerCli(target, run)
+      : () => triggerDagRun(target, run);
   // The first try outside withRetry: most events need exactly one.
   return send().then(first =>
     retryableNow(first)

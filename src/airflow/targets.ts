@@ -59,6 +59,9 @@ export class TargetPool {
       api: apiFor(e.api === 'auto' ? 'v2' : e.api),
       auth,
       timeoutMs,
+      ...(this.env.COMPOSER_API_ENDPOINT && {
+        composerEndpoint: this.env.COMPOSER_API_ENDPOINT,
+      }),
     };
     if (!fixed) {
       target.discover = discoverer(

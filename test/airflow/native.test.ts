@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import {RealAirflow} from '../support/airflow-server';
 import {FunctionProcess} from '../support/function-process';
 import {storageCloudEvent, storageData} from '../support/events';
+import {MetadataServerStandIn} from '../support/metadata-server';
+import {ComposerApiStandIn} from '../support/composer-api';
 
 const ASSET = 'gs://lake/sales/daily';
 const file = (name: string, id: string) =>
@@ -68,14 +70,28 @@ for (const major of [3, 2] as const) {
   describe(`Airflow-native launching on real Airflow ${major}`, () => {
     let airflow: RealAirflow;
     let fn: FunctionProcess;
+    let md: MetadataServerStandIn;
+    let composerApi: ComposerApiStandIn;
+    const PRIVATE = `projects/p/locations/europe-west1/environments/private${major}`;
     const auth = major === 3 ? 'airflow-jwt' : 'basic';
 
     before(async () => {
       airflow = await RealAirflow.start(major, {
-        dags: ['collide_dag'],
+        dags: ['collide_dag', 'private_dag'],
         dagFiles: {ds_echo: dsDag(major), on_sales: assetDag(major)},
         scheduler: true,
       });
+      md = await new MetadataServerStandIn().start();
+      composerApi = await new ComposerApiStandIn(md).start();
+      // The web server URL is unreachable on purpose: a private-IP environment.
+      composerApi.addEnvironment(
+        PRIVATE,
+        'http://127.0.0.1:9',
+        major === 3
+          ? 'composer-3-airflow-3.1.7-build.2'
+          : 'composer-2.9.7-airflow-2.10.2',
+        airflow.cli(),
+      );
       fn = await FunctionProcess.start(
         {
           environments: {
@@ -84,11 +100,28 @@ for (const major of [3, 2] as const) {
               api: major === 3 ? 'v2' : 'v1',
               auth: {mode: auth, username: airflow.username},
             },
+            private: {composer: PRIVATE, api: 'composer-cli', auth: 'google'},
           },
           retry: {attempts: 1},
           routes: [
             {
+              name: 'private',
+              environment: 'private',
+              match: {type: 'storage', name: {prefix: 'private/'}},
+              dag: '{{ metadata.dag | default: "private_dag" }}',
+              allowedDags: ['private_dag', 'not_deployed'],
+              conf: {uri: 'gs://{{ bucket }}/{{ name }}'},
+            },
+            {
+              name: 'private-ds',
+              environment: 'private',
+              match: {type: 'storage', name: {prefix: 'private-ds/'}},
+              dag: 'ds_echo',
+              logicalDate: '2026-10-01T12:00:00+02:00',
+            },
+            {
               name: 'ds',
+              environment: 'local',
               match: {
                 type: 'storage',
                 name: {regex: '^ds/dt=(?<ds>\\d{4}-\\d{2}-\\d{2})/_SUCCESS$'},
@@ -102,12 +135,14 @@ for (const major of [3, 2] as const) {
             },
             {
               name: 'collide',
+              environment: 'local',
               match: {type: 'storage', name: {prefix: 'collide/'}},
               dag: 'collide_dag',
               logicalDate: '2026-01-02',
             },
             {
               name: 'sales',
+              environment: 'local',
               match: {type: 'storage', name: {prefix: 'sales/'}},
               asset: {
                 uri: ASSET,
@@ -116,12 +151,19 @@ for (const major of [3, 2] as const) {
             },
           ],
         },
-        {AIRFLOW_PASSWORD: airflow.password},
+        {
+          AIRFLOW_PASSWORD: airflow.password,
+          GCE_METADATA_HOST: md.host,
+          GOOGLE_CLOUD_PROJECT: 'test-project',
+          COMPOSER_API_ENDPOINT: composerApi.url,
+        },
       );
     });
 
     after(async () => {
       await fn?.stop();
+      await composerApi?.stop();
+      await md?.stop();
       await airflow?.stop();
     });
 
@@ -214,6 +256,55 @@ for (const major of [3, 2] as const) {
         );
       }
       assert.deepEqual(seen.sort(), [...keys].sort());
+    });
+
+    test('api: composer-cli: the real `airflow dags trigger` through executeAirflowCommand/pollAirflowCommand creates the run; a redelivery is a duplicate; an unknown DAG is a retry', async () => {
+      const res = await fn.sendBinary(file('private/a.csv', 'private-1'));
+      assert.equal(res.status, 204, res.body);
+      const line = fn.logs.find(l => l.eventId === 'private-1');
+      assert.equal(line?.outcome, 'triggered', JSON.stringify(line));
+      const runs = await airflow.runsOf('private_dag');
+      assert.deepEqual(
+        runs.map(r => [r.dag_run_id, r.conf]),
+        [[line!.dagRunId, {uri: 'gs://landing/private/a.csv'}]],
+      );
+      assert.deepEqual(composerApi.commands[0]!.slice(0, 4), [
+        'dags',
+        'trigger',
+        'private_dag',
+        '-r',
+      ]);
+      await fn.sendBinary(file('private/a.csv', 'private-1'));
+      const again = fn.logs.filter(l => l.eventId === 'private-1').at(-1);
+      assert.equal(again?.outcome, 'duplicate', JSON.stringify(again));
+      assert.equal((await airflow.runsOf('private_dag')).length, 1);
+
+      const unknown = await fn.sendBinary(
+        storageCloudEvent(
+          storageData('private/b.csv', {metadata: {dag: 'not_deployed'}}),
+          {id: 'private-2', time: new Date().toISOString()},
+        ),
+      );
+      assert.equal(unknown.status, 500);
+      const retry = fn.logs.find(l => l.eventId === 'private-2');
+      assert.equal(retry?.outcome, 'retry', JSON.stringify(retry));
+      assert.equal(retry?.httpStatus, 404);
+    });
+
+    test('api: composer-cli with a logical date: the run has it (-e on Airflow 2, -l on Airflow 3)', async () => {
+      const res = await fn.sendBinary(file('private-ds/x', 'private-ds-1'));
+      assert.equal(res.status, 204, res.body);
+      const line = fn.logs.find(l => l.eventId === 'private-ds-1');
+      assert.equal(line?.outcome, 'triggered', JSON.stringify(line));
+      const done = await airflow.finishedRun('ds_echo', String(line!.dagRunId));
+      assert.match(
+        String(done.logical_date),
+        /^2026-10-01T10:00:00(\+00:00|Z)$/,
+      );
+      assert.match(
+        String(await airflow.returnValue('ds_echo', String(line!.dagRunId))),
+        /^2026-10-01\|/,
+      );
     });
   });
 }

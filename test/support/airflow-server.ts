@@ -147,6 +147,8 @@ export class RealAirflow {
         ? 'True'
         : 'False',
       AIRFLOW__WEBSERVER__WORKERS: String(options.webserverWorkers ?? 1),
+      // returnValue() reads XComs with deserialize=true, which Airflow 2 refuses (400) unless enabled.
+      AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT: 'True',
       AIRFLOW__WEBSERVER__SECRET_KEY: randomBytes(16).toString('hex'),
       AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT: '120',
     };
@@ -233,6 +235,11 @@ export class RealAirflow {
     this.url = `http://127.0.0.1:${port}`;
     await this.waitHealthy();
     if (options.scheduler) this.startScheduler(env);
+  }
+
+  /** How to run this Airflow's own CLI against its database (the Composer API stand-in's executeAirflowCommand). */
+  cli(): {bin: string; env: NodeJS.ProcessEnv; cwd: string} {
+    return {bin: airflowBin(this.major), env: this.serverEnv, cwd: this.home};
   }
 
   private airflowCli(args: string[], bin = airflowBin(this.major)): void {
