@@ -98,6 +98,8 @@ export async function triggerByComposerCli(
       },
       body: JSON.stringify(body),
       timeoutMs: Math.max(1, deadline - Date.now()),
+      // A poll answer holds whole output lines (a traceback: tens of KiB); parsed, not excerpted.
+      excerptMax: 1024 * 1024,
     });
   const major = target.api.name === 'composer-cli-2' ? 2 : 3;
   const command = triggerCommand(run, major);
