@@ -4,8 +4,16 @@
  * so that file stays about matching and DAGs.
  */
 import type {Template} from '../patterns/template';
-import type {SalvagedRoute} from './compile-route';
+import type {RawRoute} from './schema';
 import type {Route, ValueTemplate} from './types';
+
+/** The keys read here of a route as far as its shape is right (compile-route's SalvagedRoute). */
+type NativeKeys = Partial<
+  Pick<
+    RawRoute,
+    'dag' | 'asset' | 'logicalDate' | 'dataInterval' | 'note' | 'conf'
+  >
+>;
 
 export interface NativeCompilers {
   template: (source: string, path: string) => Template | undefined;
@@ -15,7 +23,7 @@ export interface NativeCompilers {
 export type NativeParts = Pick<Route, 'asset' | 'logicalDate' | 'dataInterval'>;
 
 export function compileNative(
-  r: SalvagedRoute,
+  r: NativeKeys,
   at: string,
   problems: string[],
   c: NativeCompilers,

@@ -113,8 +113,7 @@ export class AirflowStandIn {
           res: unknown,
         ) => this.trigger(c, res as ServerResponse),
         get_dag: (c, _req, res) => this.getDag(c, res as ServerResponse),
-        get_dag_run: (c, _req, res) =>
-          this.getDagRun(c, res as ServerResponse),
+        get_dag_run: (c, _req, res) => this.getDagRun(c, res as ServerResponse),
         get_version: (_c, _req, res) =>
           json(res as ServerResponse, 200, {
             version: this.api === 'v1' ? '2.11.2' : '3.3.2',

@@ -34,7 +34,7 @@ const found = {kind: 'found', path: '/runs/x'} as const;
 const absent = {kind: 'absent', path: '/runs/x', status: 404} as const;
 const lookupFailed = {kind: 'failed', path: '/runs/x', message: 'x'} as const;
 
-test("409 naming our dag_run_id (v1) -> duplicate, no look-up needed", () => {
+test('409 naming our dag_run_id (v1) -> duplicate, no look-up needed', () => {
   assert.equal(needsRunLookup(res(409, V1_OUR_RUN), apiV1), false);
   assert.equal(
     decideOutcome(res(409, V1_OUR_RUN), apiV1, old).outcome,
