@@ -103,6 +103,9 @@ for (const major of [3, 2] as const) {
             private: {composer: PRIVATE, api: 'composer-cli', auth: 'google'},
           },
           retry: {attempts: 1},
+          // One `airflow dags trigger` is a Python process importing Airflow: 5-30 s on a loaded 2-core machine.
+          requestTimeout: '55s',
+          functionTimeout: '60s',
           routes: [
             {
               name: 'private',
