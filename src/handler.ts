@@ -12,7 +12,7 @@ import {DEFAULT_TYPES, type TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
 import {decideOutcome, needsRunLookup, type Outcome} from './outcomes/outcome';
-import {renderRun, type RunRequest} from './routing/render';
+import {renderRun, runLabel, type RunRequest} from './routing/render';
 import {
   routeEvent,
   unmatchedMessage,
@@ -35,6 +35,9 @@ import {
 } from './outcomes/retry';
 import type {PausedCache} from './airflow/paused';
 import {lookupDagRun, type RunLookup} from './airflow/lookup-run';
+import {emitAssetEvent} from './airflow/asset-events';
+import {triggerByComposerCli} from './airflow/composer-cli';
+import {decideAssetOutcome} from './outcomes/asset-outcome';
 
 export interface HandlerDeps {
   config: LauncherConfig;
@@ -144,7 +147,8 @@ export function createHandler(
         outcome: outcome.outcome,
         route: match.route.name,
         environment: match.route.environment,
-        dagId: run?.dagId ?? intended?.dagId,
+        dagId: run?.asset ? undefined : (run?.dagId ?? intended?.dagId),
+        assetUri: run?.asset?.uri,
         dagRunId: run?.dagRunId ?? intended?.dagRunId,
         httpStatus: result?.kind === 'response' ? result.status : undefined,
         latencyMs,
@@ -160,7 +164,7 @@ export function createHandler(
         outcome.outcome === 'triggered' ||
         outcome.outcome === 'duplicate'
       ) {
-        log.info(fields, `${outcome.outcome}: ${run!.dagId} ${run!.dagRunId}`);
+        log.info(fields, `${outcome.outcome}: ${runLabel(run!)}`);
       } else if (outcome.outcome === 'retry') {
         retry++;
         log.warn(
@@ -239,11 +243,13 @@ export function attempt(
     lookup?: RunLookup,
   ): Attempt | Promise<Attempt> => {
     // "A run exists" without saying whose: one GET of our run decides.
-    if (!lookup && needsRunLookup(result, target.api))
+    if (!lookup && !run.asset && needsRunLookup(result, target.api))
       return lookupDagRun(target, run).then(found =>
         decide({result, attempts}, found),
       );
-    const outcome = decideOutcome(result, target.api, age, lookup);
+    const outcome = run.asset
+      ? decideAssetOutcome(result, age)
+      : decideOutcome(result, target.api, age, lookup);
     const done = (paused: boolean | undefined): Attempt => ({
       match,
       run,
@@ -259,10 +265,15 @@ export function attempt(
         : undefined;
     return paused instanceof Promise ? paused.then(done) : done(paused);
   };
+  const send = run.asset
+    ? () => emitAssetEvent(target, run)
+    : target.environment.api === 'composer-cli'
+      ? () => triggerByComposerCli(target, run)
+      : () => triggerDagRun(target, run);
   // The first try outside withRetry: most events need exactly one.
-  return triggerDagRun(target, run).then(first =>
+  return send().then(first =>
     retryableNow(first)
-      ? withRetry(() => triggerDagRun(target, run), {
+      ? withRetry(send, {
           policy: deps.config.retry,
           budgetMs: deliveryBudgetMs(deps.config.functionTimeoutMs),
           requestTimeoutMs: deps.config.requestTimeoutMs,

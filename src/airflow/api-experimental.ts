@@ -21,6 +21,7 @@ export const apiExperimental: AirflowApi = {
     `/api/experimental/dags/${encodeURIComponent(dagId)}/paused`,
   triggerBody: run => ({
     run_id: run.dagRunId,
+    ...(run.logicalDate !== undefined && {execution_date: run.logicalDate}),
     conf: run.conf,
     replace_microseconds: 'false',
   }),

@@ -16,7 +16,11 @@ export const apiV2: AirflowApi = {
   dagPath: dagId => `/api/v2/dags/${encodeURIComponent(dagId)}`,
   triggerBody: run => ({
     dag_run_id: run.dagRunId,
-    logical_date: null,
+    logical_date: run.logicalDate ?? null,
+    ...(run.dataInterval && {
+      data_interval_start: run.dataInterval.start,
+      data_interval_end: run.dataInterval.end,
+    }),
     conf: run.conf,
     ...(run.note !== undefined ? {note: run.note} : {}),
   }),

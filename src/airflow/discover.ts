@@ -3,7 +3,9 @@
  * - `composer: projects/P/locations/L/environments/E`: the Composer API's
  *   environments.get (google-auth-library, the function's identity) gives
  *   `config.airflowUri` and the image version (`composer-3-airflow-3.x` = v2);
- * - `api: auto`: the server's version endpoint tells v2 (Airflow 3) from v1.
+ * - `api: auto`: the server's version endpoint tells v2 (Airflow 3) from v1;
+ * - `api: v1` with routes that send a logical date: the version endpoint
+ *   tells Airflow 2.0/2.1 (`execution_date`) from 2.2+ (`logical_date`).
  * A failure is not cached: the event is retried and the next one asks again.
  */
 import {apiFor} from './choose-api';
@@ -35,6 +37,7 @@ export function discoverer(
       try {
         let url = env.url;
         let api: ApiName | 'auto' = env.api;
+        let version: string | undefined;
         if (env.composer) {
           const c = await composerEnvironment(
             env.composer,
@@ -42,10 +45,15 @@ export function discoverer(
             timeoutMs,
           );
           url = c.url;
+          version = c.version;
           if (api === 'auto') api = c.api;
         }
-        if (api === 'auto') api = await probeApi(url, auth, timeoutMs);
-        done = {url, api: apiFor(api)};
+        if (api === 'auto' || (api === 'v1' && version === undefined)) {
+          const probed = await probeApi(url, auth, timeoutMs, api);
+          api = probed.api;
+          version = probed.version;
+        }
+        done = {url, api: apiFor(api, version)};
         return done;
       } finally {
         inflight = undefined;
@@ -60,24 +68,26 @@ async function probeApi(
   url: string,
   auth: AirflowAuth,
   timeoutMs: number,
-): Promise<ApiName> {
-  for (const api of ['v2', 'v1'] as const) {
+  only: 'auto' | ApiName,
+): Promise<{api: ApiName; version?: string}> {
+  for (const api of only === 'auto'
+    ? (['v2', 'v1'] as const)
+    : (['v1'] as const)) {
     const headers = await auth.headers(); // a credential failure says so itself
     let status: number;
+    let body: string;
     try {
-      status = (
-        await httpRequest(`${url}/api/${api}/version`, {
-          headers: {...headers, Accept: 'application/json'},
-          timeoutMs,
-        })
-      ).status;
+      ({status, body} = await httpRequest(`${url}/api/${api}/version`, {
+        headers: {...headers, Accept: 'application/json'},
+        timeoutMs,
+      }));
     } catch (err) {
       throw new RetryableError(
         `cannot reach ${url} to detect its API version: ${(err as Error).message}`,
         err,
       );
     }
-    if (status === 200) return api;
+    if (status === 200) return {api, version: versionIn(body)};
     if (status !== 404 && status !== 405)
       throw new RetryableError(
         `GET ${url}/api/${api}/version answered ${status}; cannot detect the API version`,
@@ -88,11 +98,20 @@ async function probeApi(
   );
 }
 
+function versionIn(body: string): string | undefined {
+  try {
+    const v = (JSON.parse(body) as {version?: unknown}).version;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function composerEnvironment(
   name: string,
   endpoint: string,
   timeoutMs: number,
-): Promise<{url: string; api: ApiName}> {
+): Promise<{url: string; api: ApiName; version?: string}> {
   let data: {
     config?: {airflowUri?: string; softwareConfig?: {imageVersion?: string}};
   };
@@ -118,9 +137,11 @@ async function composerEnvironment(
     );
   const image = data.config?.softwareConfig?.imageVersion ?? '';
   // composer-3-airflow-3.1.0-build.1, composer-2.9.7-airflow-2.10.2: the Airflow major is after "airflow-".
+  const version = /airflow-(\d+\.\d+(?:\.\d+)?)/.exec(image)?.[1];
   const airflowMajor = /airflow-(\d+)/.exec(image)?.[1];
   return {
     url: url.replace(/\/+$/, ''),
     api: airflowMajor === '3' ? 'v2' : 'v1',
+    ...(version !== undefined && {version}),
   };
 }

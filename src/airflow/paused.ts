@@ -27,6 +27,7 @@ export class PausedCache {
     target: AirflowTarget,
     dagId: string,
   ): boolean | undefined | Promise<boolean | undefined> {
+    if (target.environment.api === 'composer-cli') return undefined; // no web server in reach
     const key = `${target.environment.name}\u0000${dagId}`;
     const hit = this.entries.get(key);
     if (hit && this.now() - hit.at < this.ttlMs)

@@ -30,12 +30,16 @@ export class TargetPool {
     const targets = new Map<string, AirflowTarget>();
     const built = new Map<string, {key: string; target: AirflowTarget}>();
     for (const e of config.environments.values()) {
-      const key = JSON.stringify([e, config.requestTimeoutMs]);
+      const key = JSON.stringify([
+        e,
+        config.requestTimeoutMs,
+        needsVersion(config, e),
+      ]);
       const previous = this.built.get(e.name);
       const target =
         previous?.key === key
           ? previous.target
-          : this.build(e, config.requestTimeoutMs);
+          : this.build(e, config.requestTimeoutMs, needsVersion(config, e));
       built.set(e.name, {key, target});
       targets.set(e.name, target);
     }
@@ -43,14 +47,21 @@ export class TargetPool {
     return targets;
   }
 
-  private build(e: Environment, timeoutMs: number): AirflowTarget {
+  private build(
+    e: Environment,
+    timeoutMs: number,
+    version: boolean,
+  ): AirflowTarget {
     const auth = createAuth(e, this.credentials, {env: this.env, timeoutMs});
-    const fixed = e.api !== 'auto' && !e.composer;
+    const fixed = e.api !== 'auto' && !e.composer && !version;
     const target: AirflowTarget = {
       environment: {...e},
       api: apiFor(e.api === 'auto' ? 'v2' : e.api),
       auth,
       timeoutMs,
+      ...(this.env.COMPOSER_API_ENDPOINT && {
+        composerEndpoint: this.env.COMPOSER_API_ENDPOINT,
+      }),
     };
     if (!fixed) {
       target.discover = discoverer(
@@ -66,4 +77,16 @@ export class TargetPool {
     }
     return target;
   }
+}
+
+/**
+ * A v1 environment whose routes send a logical date asks its version once:
+ * Airflow before 2.2 calls it execution_date (see choose-api.ts).
+ */
+function needsVersion(config: LauncherConfig, e: Environment): boolean {
+  return (
+    e.api === 'v1' &&
+    !e.composer &&
+    config.routes.some(r => r.environment === e.name && r.logicalDate)
+  );
 }

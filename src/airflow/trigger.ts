@@ -34,6 +34,8 @@ export interface AirflowTarget {
   timeoutMs: number;
   /** Resolves the URL and API variant once per instance (see discover.ts). */
   discover?: () => Promise<{url: string; api: AirflowApi}>;
+  /** The Composer API's base URL, for `api: composer-cli` (composer-cli.ts). */
+  composerEndpoint?: string;
 }
 
 /**

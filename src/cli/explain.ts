@@ -13,11 +13,17 @@ export interface Explanation {
   triggers: {
     route: string;
     environment: string;
-    dagId: string;
+    /** Absent for an asset route, which prints `asset` instead (and no conf). */
+    dagId?: string;
     dagRunId: string;
-    conf: Record<string, unknown>;
+    conf?: Record<string, unknown>;
     /** The note as sent: rendered, then capped to Airflow's 1,000 characters. */
     note?: string;
+    /** As sent: ISO 8601 UTC. */
+    logicalDate?: string;
+    dataInterval?: {start: string; end: string};
+    /** An asset route's event: the URI and the extra as sent (with its dag_launcher_event key). */
+    asset?: {uri: string; extra: Record<string, unknown>};
   }[];
   rejected: {route?: string; reason: string}[];
   /** When no route matched: why each did not, and what the function does then. */
@@ -43,14 +49,27 @@ export function explainEvent(
   for (const m of matches) {
     try {
       const run = renderRun(config, m, event);
-      out.triggers.push({
-        route: run.route,
-        environment: run.environment,
-        dagId: run.dagId,
-        dagRunId: run.dagRunId,
-        conf: run.conf,
-        ...(run.note !== undefined && {note: run.note}),
-      });
+      out.triggers.push(
+        run.asset
+          ? {
+              route: run.route,
+              environment: run.environment,
+              asset: run.asset,
+              dagRunId: run.dagRunId,
+            }
+          : {
+              route: run.route,
+              environment: run.environment,
+              dagId: run.dagId,
+              dagRunId: run.dagRunId,
+              conf: run.conf,
+              ...(run.note !== undefined && {note: run.note}),
+              ...(run.logicalDate !== undefined && {
+                logicalDate: run.logicalDate,
+              }),
+              ...(run.dataInterval && {dataInterval: run.dataInterval}),
+            },
+      );
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;
       out.rejected.push({route: m.route.name, reason: err.message});

@@ -16,6 +16,7 @@ import {
 import {CONTEXT_ROOTS} from '../events/context';
 import type {MatchConfig, RawRoute} from './schema';
 import {eventKindProblems, topicProblems} from './route-rules';
+import {compileNative} from './compile-native';
 import {
   DAG_ID,
   type Environment,
@@ -166,12 +167,20 @@ export function compileRoute(
   }
   const note =
     r.note === undefined ? undefined : compile(r.note, `${at}.note`, problems);
+  const native = compileNative(r, at, problems, {
+    template: (source, path) => compile(source, path, problems),
+    value: (value, path) => compileValue(value, path, problems),
+  });
 
   if (m.topic !== undefined)
     problems.push(...topicProblems(m.topic, `${at}.match.topic`));
   problems.push(...eventKindProblems({at, types, match: m, dag, conf, note}));
 
-  if (problems.length > before || !dag || r.name === undefined)
+  if (
+    problems.length > before ||
+    (!dag && !native.asset) ||
+    r.name === undefined
+  )
     return undefined;
   return {
     name: r.name,
@@ -182,6 +191,7 @@ export function compileRoute(
     allowedDags,
     conf,
     note,
+    ...native,
   };
 }
 

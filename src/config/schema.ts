@@ -221,32 +221,42 @@ const HttpUrl: Check<string> = refine(
 );
 
 export const EnvironmentSchema = refine(
-  strictObject({
-    /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
-    url: optional(HttpUrl),
-    /** Or a Composer environment by name; its airflowUri and Airflow version come from the Composer API. */
-    composer: optional(
-      string({
-        regex: COMPOSER_NAME,
-        message: 'expected projects/PROJECT/locations/REGION/environments/NAME',
-      }),
-    ),
-    /**
-     * `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10
-     * contract, `auto` = ask the server (or Composer's image version) once per instance.
-     */
-    api: withDefault(
-      oneOf(['v1', 'v2', 'experimental', 'auto']),
-      () => 'auto' as const,
-    ),
-    auth: withDefault(AuthSchema, (): AuthConfig => ({
-      mode: 'google',
-      scopes: [CLOUD_PLATFORM],
-    })),
+  refine(
+    strictObject({
+      /** Airflow web server base URL, e.g. the Composer environment's airflowUri. */
+      url: optional(HttpUrl),
+      /** Or a Composer environment by name; its airflowUri and Airflow version come from the Composer API. */
+      composer: optional(
+        string({
+          regex: COMPOSER_NAME,
+          message:
+            'expected projects/PROJECT/locations/REGION/environments/NAME',
+        }),
+      ),
+      /**
+       * `v1` = Airflow 2 stable API (/api/v1), `v2` = Airflow 3 (/api/v2), `experimental` = Airflow 1.10
+       * contract, `auto` = ask the server (or Composer's image version) once per instance,
+       * `composer-cli` = `dags trigger` through the Composer API (Private IP / VPC-SC environments).
+       */
+      api: withDefault(
+        oneOf(['v1', 'v2', 'experimental', 'auto', 'composer-cli']),
+        () => 'auto' as const,
+      ),
+      auth: withDefault(AuthSchema, (): AuthConfig => ({
+        mode: 'google',
+        scopes: [CLOUD_PLATFORM],
+      })),
+    }),
+    e => (e.url === undefined) !== (e.composer === undefined),
+    'give exactly one of url and composer',
+    () => ({oneOf: [{required: ['url']}, {required: ['composer']}]}),
+  ),
+  e => e.api !== 'composer-cli' || e.composer !== undefined,
+  'api: composer-cli runs Airflow commands through the Composer API: name the environment with composer: projects/P/locations/L/environments/E instead of url',
+  () => ({
+    if: {properties: {api: {const: 'composer-cli'}}, required: ['api']},
+    then: {required: ['composer']},
   }),
-  e => (e.url === undefined) !== (e.composer === undefined),
-  'give exactly one of url and composer',
-  () => ({oneOf: [{required: ['url']}, {required: ['composer']}]}),
 );
 
 export const RouteSchema = strictObject({
@@ -258,8 +268,14 @@ export const RouteSchema = strictObject({
   /** Optional when exactly one environment is configured. */
   environment: optional(text),
   match: withDefault<Infer<typeof MatchSchema>>(MatchSchema, () => ({})),
-  /** A DAG id, or a template such as `{{ json.dag }}` (then `allowedDags` is required). */
-  dag: nonEmpty,
+  /** A DAG id, or a template such as `{{ json.dag }}` (then `allowedDags` is required). Exactly one of dag and asset. */
+  dag: optional(nonEmpty),
+  /** Instead of dag: create an asset (dataset) event; uri and the strings in extra may hold templates. */
+  asset: optional(strictObject({uri: nonEmpty, extra: optional(unknown)})),
+  /** The run's logical date: a template giving ISO 8601 (date-only = midnight UTC; no offset = UTC). */
+  logicalDate: optional(nonEmpty),
+  /** The run's data interval (both ends, same forms as logicalDate); needs logicalDate. */
+  dataInterval: optional(strictObject({start: nonEmpty, end: nonEmpty})),
   allowedDags: optional(array(nonEmpty, {min: 1})),
   /** The run's conf: any JSON; strings may hold templates. Default: the event's main fields. */
   conf: optional(unknown),

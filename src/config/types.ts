@@ -10,7 +10,7 @@ import type {AuthConfig, UnmatchedPolicyName} from './schema';
 
 export type {AuthConfig};
 
-export type ApiName = 'v1' | 'v2' | 'experimental';
+export type ApiName = 'v1' | 'v2' | 'experimental' | 'composer-cli';
 
 export interface Environment {
   name: string;
@@ -39,8 +39,14 @@ export interface Route {
   environment: string;
   types?: ReadonlySet<string>;
   conditions: FieldCondition[];
-  dag: Template;
+  /** The DAG to trigger; absent on an asset route. */
+  dag?: Template;
   allowedDags?: ReadonlySet<string>;
+  /** Instead of `dag`: an asset (dataset) event on this URI, with `extra` (routing/asset-event.ts). */
+  asset?: {uri: Template; extra?: ValueTemplate};
+  /** The run's logical date (routing/logical-date.ts), and optionally its data interval. */
+  logicalDate?: Template;
+  dataInterval?: {start: Template; end: Template};
   /** undefined: the default conf for the event kind. */
   conf?: ValueTemplate;
   note?: Template;

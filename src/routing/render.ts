@@ -8,9 +8,10 @@ import {RejectedError, TemplateError} from '../core/errors';
 import {jsonLengthAtLeast} from '../core/json';
 import {dagRunId} from './run-id';
 import {capNote} from './note';
-import {renderTemplate} from '../patterns/template';
+import {renderTemplate, type Template} from '../patterns/template';
 import {excerpt} from '../events/payload';
 import {dataNotJson, type RouteMatch} from './route';
+import {toLogicalDate} from './logical-date';
 
 export interface RunRequest {
   route: string;
@@ -19,7 +20,26 @@ export interface RunRequest {
   dagRunId: string;
   conf: Record<string, unknown>;
   note?: string;
+  /** ISO 8601 UTC (logical-date.ts); absent: Airflow's "now" (v2: null). */
+  logicalDate?: string;
+  dataInterval?: {start: string; end: string};
+  /**
+   * An asset route's event instead of a DAG run (dagId is then ''):
+   * `extra` holds `dag_launcher_event` = dagRunId, the key that makes a
+   * redelivery find the event it created (airflow/asset-events.ts).
+   */
+  asset?: {uri: string; extra: Record<string, unknown>};
 }
+
+/** What a run or asset event is, for log lines: `dag_id run_id` or `asset URI run_id`. */
+export function runLabel(run: RunRequest): string {
+  return run.asset
+    ? `asset ${run.asset.uri} ${run.dagRunId}`
+    : `${run.dagId} ${run.dagRunId}`;
+}
+
+/** The key an asset event carries in its extra (see RunRequest.asset). */
+export const ASSET_EVENT_KEY = 'dag_launcher_event';
 
 export function renderRun(
   config: LauncherConfig,
@@ -50,7 +70,8 @@ function render(
   const {route, context} = match;
   if (match.refused !== undefined)
     throw new RejectedError(`route '${route.name}': ${match.refused}`);
-  const dag = renderTemplate(route.dag, context);
+  if (route.asset) return renderAssetEvent(config, match, event);
+  const dag = renderTemplate(route.dag!, context);
   if (typeof dag !== 'string' || !DAG_ID.test(dag)) {
     throw new RejectedError(
       `route '${route.name}': dag ${excerpt(JSON.stringify(dag) ?? 'undefined')} is not a valid Airflow dag_id`,
@@ -82,6 +103,8 @@ function render(
     );
   }
   const note = route.note ? renderTemplate(route.note, context) : undefined;
+  const date = (t: Template, key: string) =>
+    toLogicalDate(renderTemplate(t, context), `route '${route.name}': ${key}`);
   return {
     route: route.name,
     environment: route.environment,
@@ -93,6 +116,49 @@ function render(
       : {
           note: capNote(typeof note === 'string' ? note : JSON.stringify(note)),
         }),
+    ...(route.logicalDate && {
+      logicalDate: date(route.logicalDate, 'logicalDate'),
+    }),
+    ...(route.dataInterval && {
+      dataInterval: {
+        start: date(route.dataInterval.start, 'dataInterval.start'),
+        end: date(route.dataInterval.end, 'dataInterval.end'),
+      },
+    }),
+  };
+}
+
+function renderAssetEvent(
+  config: LauncherConfig,
+  match: RouteMatch,
+  event: TriggerEvent,
+): RunRequest {
+  const {route, context} = match;
+  const asset = route.asset!;
+  const uri = renderTemplate(asset.uri, context);
+  if (typeof uri !== 'string' || uri === '' || uri.length > 1500)
+    throw new RejectedError(
+      `route '${route.name}': asset.uri rendered to ${JSON.stringify(uri)?.slice(0, 100)}; Airflow needs a non-empty URI of at most 1,500 characters`,
+    );
+  const extra = asset.extra ? renderValue(asset.extra, context) : {};
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra))
+    throw new RejectedError(
+      `route '${route.name}': asset.extra rendered to ${Array.isArray(extra) ? 'an array' : typeof extra}, Airflow needs an object`,
+    );
+  const id = dagRunId(event, route.name);
+  const full = {...(extra as Record<string, unknown>), [ASSET_EVENT_KEY]: id};
+  const size = Buffer.byteLength(JSON.stringify(full));
+  if (size > config.maxConfBytes)
+    throw new RejectedError(
+      `route '${route.name}': asset.extra is ${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
+    );
+  return {
+    route: route.name,
+    environment: route.environment,
+    dagId: '',
+    dagRunId: id,
+    conf: {},
+    asset: {uri, extra: full},
   };
 }
 

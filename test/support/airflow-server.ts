@@ -42,6 +42,8 @@ export interface AirflowOptions {
   scheduler?: boolean;
   /** DAG ids whose one task (`echo_conf`) logs its run's conf and returns it as XCom. */
   echoDags?: string[];
+  /** DAG files of a test's own: file stem -> Python source (e.g. ds-echo, asset-scheduled DAGs). */
+  dagFiles?: Record<string, string>;
   /** Airflow 2 only: gunicorn workers (default 1). Each serves one request at a time. */
   webserverWorkers?: number;
   /**
@@ -145,6 +147,8 @@ export class RealAirflow {
         ? 'True'
         : 'False',
       AIRFLOW__WEBSERVER__WORKERS: String(options.webserverWorkers ?? 1),
+      // returnValue() reads XComs with deserialize=true, which Airflow 2 refuses (400) unless enabled.
+      AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT: 'True',
       AIRFLOW__WEBSERVER__SECRET_KEY: randomBytes(16).toString('hex'),
       AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT: '120',
     };
@@ -169,6 +173,8 @@ export class RealAirflow {
       );
     for (const dag of options.echoDags ?? [])
       writeFileSync(join(this.home, 'dags', `${dag}.py`), echoDagFile(dag));
+    for (const [stem, source] of Object.entries(options.dagFiles ?? {}))
+      writeFileSync(join(this.home, 'dags', `${stem}.py`), source);
     const port = await freePort();
     const env = this.env(port, options);
     this.serverEnv = env;
@@ -229,6 +235,11 @@ export class RealAirflow {
     this.url = `http://127.0.0.1:${port}`;
     await this.waitHealthy();
     if (options.scheduler) this.startScheduler(env);
+  }
+
+  /** How to run this Airflow's own CLI against its database (the Composer API stand-in's executeAirflowCommand). */
+  cli(): {bin: string; env: NodeJS.ProcessEnv; cwd: string} {
+    return {bin: airflowBin(this.major), env: this.serverEnv, cwd: this.home};
   }
 
   private airflowCli(args: string[], bin = airflowBin(this.major)): void {

@@ -1,0 +1,211 @@
+/**
+ * Asset (dataset) events: what an `asset:` route creates instead of a DAG
+ * run. Airflow 2.9+ (v1): `POST /api/v1/datasets/events` with `dataset_uri`;
+ * Airflow 3 (v2): `POST /api/v2/assets/events` with the numeric `asset_id`,
+ * looked up by URI once per instance and cached.
+ *
+ * Airflow gives asset events no key, so a redelivered event would create a
+ * second one (and run the scheduled DAGs twice). The launcher puts its own
+ * key in `extra` (`dag_launcher_event`, the route's dag_run_id for the
+ * event) and, before creating, reads the asset's latest LOOKBACK events
+ * (one GET, newest first) for it: found = the event was delivered before.
+ * What remains (README "Asset events"): two deliveries of one event at the
+ * same moment both find nothing and both create; and an event redelivered
+ * after more than LOOKBACK newer events of that asset is not found.
+ *
+ * Returns what Airflow said as a TriggerResult; outcomes/asset-outcome.ts
+ * decides. Like trigger.ts it never throws.
+ */
+import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
+import {ASSET_EVENT_KEY, type RunRequest} from '../routing/render';
+import type {AirflowTarget, TriggerResult} from './trigger';
+
+/** Recent events read per asset before creating one: one page of Airflow's API. */
+export const LOOKBACK = 100;
+
+export type AssetEventResult = TriggerResult & {
+  /** `existing`: our key is in a recent event; `unknown-asset`: Airflow has no asset with this URI. */
+  asset?: 'existing' | 'unknown-asset';
+  /** The GET or POST that answered. */
+  path?: string;
+};
+
+const assetIds = new WeakMap<AirflowTarget, Map<string, number>>();
+
+export async function emitAssetEvent(
+  target: AirflowTarget,
+  run: RunRequest,
+): Promise<AssetEventResult> {
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+  const {uri, extra} = run.asset!;
+  try {
+    if (target.discover) {
+      const found = await target.discover();
+      target.api = found.api;
+      target.environment.url = found.url;
+      target.discover = undefined;
+    }
+  } catch (err) {
+    return failure('discovery', err, since());
+  }
+  const api = target.api.name;
+  if (api !== 'v1' && api !== 'v2')
+    return {
+      kind: 'response',
+      status: 400,
+      body: `asset events need api v1 (Airflow 2.9+) or v2 (Airflow 3); environment '${target.environment.name}' uses ${api}`,
+      latencyMs: since(),
+    };
+  let headers: Record<string, string>;
+  try {
+    headers = target.auth.ready?.() ?? (await target.auth.headers());
+  } catch (err) {
+    return failure('credentials', err, since());
+  }
+  const call = (path: string, body?: unknown) =>
+    httpRequest(target.environment.url + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: {
+        ...headers,
+        Accept: 'application/json',
+        ...(body !== undefined && {'Content-Type': 'application/json'}),
+      },
+      ...(body !== undefined && {body: JSON.stringify(body)}),
+      timeoutMs: target.timeoutMs,
+    });
+  try {
+    // 1. The asset's id (v2 needs it to create; both need it to list events).
+    let ids = assetIds.get(target);
+    if (!ids) assetIds.set(target, (ids = new Map()));
+    let id = ids.get(uri);
+    if (id === undefined) {
+      const path =
+        api === 'v2'
+          ? `/api/v2/assets?uri_prefix_pattern=${encodeURIComponent(uri)}&limit=${LOOKBACK}`
+          : `/api/v1/datasets/${encodeURIComponent(uri)}`;
+      const res = await call(path);
+      if (res.status === 404 && api === 'v1')
+        return unknown(uri, path, since());
+      if (res.status !== 200) return response(res, path, since());
+      id = assetIdIn(res.body, uri, api);
+      if (id === undefined) return unknown(uri, path, since());
+      ids.set(uri, id);
+    }
+    // 2. Bounded look-up of our key among the asset's latest events.
+    const listPath =
+      api === 'v2'
+        ? `/api/v2/assets/events?asset_id=${id}&order_by=-timestamp&limit=${LOOKBACK}`
+        : `/api/v1/datasets/events?dataset_id=${id}&order_by=-timestamp&limit=${LOOKBACK}`;
+    const list = await call(listPath);
+    if (list.status !== 200) return response(list, listPath, since());
+    if (hasKey(list.body, api, run.dagRunId))
+      return {
+        kind: 'response',
+        status: 200,
+        body: '',
+        latencyMs: since(),
+        asset: 'existing',
+        path: listPath,
+      };
+    // 3. Create it.
+    const postPath =
+      api === 'v2' ? '/api/v2/assets/events' : '/api/v1/datasets/events';
+    const res = await call(
+      postPath,
+      api === 'v2' ? {asset_id: id, extra} : {dataset_uri: uri, extra},
+    );
+    if (res.status === 404) {
+      ids.delete(uri); // the asset went away: look it up again next time
+      return unknown(uri, postPath, since());
+    }
+    return response(res, postPath, since());
+  } catch (err) {
+    if (err instanceof HttpTimeoutError)
+      return {
+        kind: 'failure',
+        failure: 'timeout',
+        message: `no response within ${target.timeoutMs}ms`,
+        latencyMs: since(),
+      };
+    return failure('network', err, since());
+  }
+}
+
+function assetIdIn(
+  body: string,
+  uri: string,
+  api: 'v1' | 'v2',
+): number | undefined {
+  try {
+    const data = JSON.parse(body) as {
+      id?: unknown;
+      uri?: unknown;
+      assets?: {id?: unknown; uri?: unknown}[];
+    };
+    const hit =
+      api === 'v1' ? data : (data.assets ?? []).find(a => a.uri === uri);
+    return hit && hit.uri === uri && typeof hit.id === 'number'
+      ? hit.id
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hasKey(body: string, api: 'v1' | 'v2', key: string): boolean {
+  try {
+    const data = JSON.parse(body) as Record<
+      string,
+      {extra?: Record<string, unknown> | null}[] | undefined
+    >;
+    const events = data[api === 'v2' ? 'asset_events' : 'dataset_events'] ?? [];
+    return events.some(e => e.extra?.[ASSET_EVENT_KEY] === key);
+  } catch {
+    return false;
+  }
+}
+
+function unknown(
+  uri: string,
+  path: string,
+  latencyMs: number,
+): AssetEventResult {
+  return {
+    kind: 'response',
+    status: 404,
+    body: `Airflow has no asset with URI '${uri}'`,
+    latencyMs,
+    asset: 'unknown-asset',
+    path,
+  };
+}
+
+function response(
+  res: {status: number; body: string},
+  path: string,
+  latencyMs: number,
+): AssetEventResult {
+  return {
+    kind: 'response',
+    status: res.status,
+    body: res.body,
+    latencyMs,
+    path,
+  };
+}
+
+function failure(
+  kind: 'discovery' | 'credentials' | 'network',
+  err: unknown,
+  latencyMs: number,
+): AssetEventResult {
+  const code = kind === 'network' ? errorCode(err) : undefined;
+  return {
+    kind: 'failure',
+    failure: kind,
+    message: (err as Error).message,
+    latencyMs,
+    ...(code !== undefined && {code}),
+  };
+}
