@@ -38,7 +38,11 @@ export function storageObject(
     );
   // Cloud Storage names are strings: another type is a malformed event, not a name to take from the subject.
   for (const field of ['bucket', 'name'])
-    if (data[field] != null && typeof data[field] !== 'string')
+    if (
+      data[field] !== undefined &&
+      data[field] !== null &&
+      typeof data[field] !== 'string'
+    )
       throw new InvalidEventError(
         `storage object ${field} is ${describe(data[field])}, expected a string`,
       );
