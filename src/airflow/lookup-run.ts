@@ -8,6 +8,7 @@
  * long history costs time (bounded by the request timeout), not memory.
  */
 import {httpRequest, HttpTimeoutError} from '../core/http';
+import {scrubServerText, serverExcerpt} from '../logging/secrets';
 import type {RunRequest} from '../routing/render';
 import type {AirflowTarget} from './trigger';
 
@@ -28,6 +29,7 @@ export async function lookupDagRun(
       headers: {...headers, Accept: 'application/json'},
       timeoutMs: target.timeoutMs,
       excerptMax: 512,
+      excerpt: serverExcerpt,
       onChunk: search?.feed,
     });
     if (res.status === 200)
@@ -39,7 +41,7 @@ export async function lookupDagRun(
     return {
       kind: 'failed',
       path,
-      message: `GET ${path} answered ${res.status}: ${res.body.slice(0, 200)}`,
+      message: `GET ${path} answered ${res.status}: ${serverExcerpt(res.body, 200)}`,
     };
   } catch (err) {
     return {
@@ -48,7 +50,7 @@ export async function lookupDagRun(
       message:
         err instanceof HttpTimeoutError
           ? `GET ${path}: no response within ${target.timeoutMs}ms`
-          : `GET ${path}: ${(err as Error).message}`,
+          : `GET ${path}: ${scrubServerText((err as Error).message)}`,
     };
   }
 }

@@ -9,6 +9,7 @@ import type {Environment} from '../config/types';
 import type {RunRequest} from '../routing/render';
 import {parseRetryAfter} from '../core/http';
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
+import {scrubServerText, serverExcerpt} from '../logging/secrets';
 
 export type TriggerResult =
   | {
@@ -87,7 +88,7 @@ async function triggerAfterSetup(
       return {
         kind: 'failure',
         failure: 'discovery',
-        message: (err as Error).message,
+        message: scrubServerText((err as Error).message),
         latencyMs: since(started),
       };
     }
@@ -105,7 +106,7 @@ async function send(req: Post, mayResend: boolean): Promise<TriggerResult> {
       return {
         kind: 'failure',
         failure: 'credentials',
-        message: (err as Error).message,
+        message: scrubServerText((err as Error).message),
         latencyMs: since(started),
       };
     }
@@ -128,6 +129,7 @@ function post(
     },
     body,
     timeoutMs: target.timeoutMs,
+    excerpt: serverExcerpt,
   }).then(
     (res): TriggerResult | Promise<TriggerResult> => {
       // A rejected credential may just have expired early: one resend with a fresh one, when the auth mode says it may help.
@@ -149,7 +151,7 @@ function post(
     (err: unknown): TriggerResult => {
       const timeout = err instanceof HttpTimeoutError;
       const code = timeout ? undefined : errorCode(err);
-      const message = (err as Error).message;
+      const message = scrubServerText((err as Error).message);
       return {
         kind: 'failure',
         failure: timeout ? 'timeout' : 'network',

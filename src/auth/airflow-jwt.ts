@@ -7,7 +7,11 @@ import {BearerTokenAuth} from './bearer';
 import {RetryableError} from '../core/errors';
 import {jwtExpiry} from './jwt';
 import {httpRequest, type HttpResponse} from '../core/http';
-import {rememberSecret} from '../logging/secrets';
+import {
+  rememberSecret,
+  scrubServerText,
+  serverExcerpt,
+} from '../logging/secrets';
 
 export class AirflowJwtAuth extends BearerTokenAuth {
   readonly mode = 'airflow-jwt';
@@ -36,14 +40,14 @@ export class AirflowJwtAuth extends BearerTokenAuth {
           });
         } catch (err) {
           throw new RetryableError(
-            `POST /auth/token failed: ${(err as Error).message}`,
+            `POST /auth/token failed: ${scrubServerText((err as Error).message)}`,
             err,
           );
         }
         const body = res.body;
         if (res.status !== 200 && res.status !== 201)
           throw new RetryableError(
-            `POST /auth/token answered ${res.status}: ${body.slice(0, 200)}`,
+            `POST /auth/token answered ${res.status}: ${serverExcerpt(body, 200)}`,
           );
         const token = (JSON.parse(body) as {access_token?: string})
           .access_token;

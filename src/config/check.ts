@@ -61,6 +61,7 @@ const join = (at: string, key: string | number) =>
   at ? `${at}.${key}` : String(key);
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';

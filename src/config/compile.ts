@@ -156,6 +156,16 @@ function isLoopback(url: string): boolean {
   );
 }
 
+/** The parts of an environment URL that can never work: Airflow's API paths are appended to it. */
+function urlExtras(url: string): string[] {
+  const u = new URL(url);
+  const extras: string[] = [];
+  if (u.username || u.password) extras.push('user info (user:password@)');
+  if (u.search) extras.push('query (?…)');
+  if (u.hash) extras.push('fragment (#…)');
+  return extras;
+}
+
 /** Credentials never travel in clear text, and unauthenticated targets must be local. */
 function transportProblems(
   name: string,
@@ -163,6 +173,12 @@ function transportProblems(
   auth: AuthConfig,
 ): string[] {
   const at = `environments.${name}`;
+  const extras = urlExtras(url);
+  // Never echo the URL here: its user info may hold a password.
+  if (extras.length)
+    return [
+      `${at}.url: remove the ${extras.join(', ')}; the url is the Airflow web server's base (a path prefix behind a reverse proxy is fine, e.g. https://HOST/airflow), and credentials go in auth (e.g. auth: {mode: basic, username: USER, passwordEnv: VAR})`,
+    ];
   const loopback = isLoopback(url);
   if (auth.mode === 'none' && !loopback)
     return [

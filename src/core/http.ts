@@ -14,6 +14,12 @@ import type * as Https from 'node:https';
 
 /** Bodies kept for logs and dead letters are cut to this many characters. */
 export const BODY_EXCERPT_MAX = 2048;
+/**
+ * With an `excerpt` function, this many characters more are received before
+ * it cuts: room for a credential echoed across the cut, in its longest
+ * encoding, to be seen whole and scrubbed.
+ */
+const EXCERPT_MARGIN = 16 * 1024;
 
 /**
  * An idle connection is closed after 4 s, before the servers in front of
@@ -63,6 +69,12 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   excerptMax?: number;
+  /**
+   * Makes the kept body from what was received (up to `excerptMax` +
+   * EXCERPT_MARGIN characters; `more` when the body went on): for a call
+   * made with credentials, scrubbing them before the cut.
+   */
+  excerpt?: (received: string, max: number, more: boolean) => string;
   /** Sees every chunk of the body as it arrives (a search through a body too large to keep). */
   onChunk?: (chunk: string) => void;
 }
@@ -72,6 +84,7 @@ export function httpRequest(
   req: HttpRequest,
 ): Promise<HttpResponse> {
   const max = req.excerptMax ?? BODY_EXCERPT_MAX;
+  const keep = req.excerpt ? max + EXCERPT_MARGIN : max;
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:') ? httpsClient() : undefined;
     const headers: Record<string, string | number> = {...req.headers};
@@ -99,18 +112,22 @@ export function httpRequest(
         let cut = false;
         res.on('data', (chunk: string) => {
           req.onChunk?.(chunk);
-          if (text.length < max) text += chunk;
+          if (text.length < keep) text += chunk;
           else cut = true;
         });
         res.on('end', () => {
-          if (text.length > max) {
-            text = text.slice(0, max);
+          if (text.length > keep) {
+            text = text.slice(0, keep);
             cut = true;
           }
+          let body: string;
+          if (req.excerpt) body = req.excerpt(text, max, cut);
+          else if (cut || text.length > max) body = `${text.slice(0, max)}…`;
+          else body = text;
           finish(undefined, {
             status: res.statusCode ?? 0,
             headers: res.headers,
-            body: cut ? `${text}…` : text,
+            body,
           });
         });
         res.on('error', err => finish(err));

@@ -36,6 +36,16 @@ export function storageObject(
     throw new InvalidEventError(
       `storage event data is ${describe(data)}, expected a StorageObjectData object`,
     );
+  // Cloud Storage names are strings: another type is a malformed event, not a name to take from the subject.
+  for (const field of ['bucket', 'name'])
+    if (
+      data[field] !== undefined &&
+      data[field] !== null &&
+      typeof data[field] !== 'string'
+    )
+      throw new InvalidEventError(
+        `storage object ${field} is ${describe(data[field])}, expected a string`,
+      );
   const bucket = optionalString(data.bucket) ?? bucketHint;
   const name = optionalString(data.name) ?? nameHint;
   if (!bucket) throw new InvalidEventError('storage event data has no bucket');
@@ -295,6 +305,7 @@ export function isObject(v: unknown): v is Json {
 }
 
 export function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (Buffer.isBuffer(v)) return 'binary data';

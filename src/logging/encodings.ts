@@ -183,6 +183,35 @@ function matchAt(
   return at;
 }
 
+/** What is left of one character's escaped form when the text was cut inside it (`\\u00`, `%C3%`). */
+const CUT_FORM = /^[\\%][\\%uU0-9A-Fa-f]{0,22}$/;
+
+/**
+ * Whether the text from `p` to its end is the first part of `secret` (at
+ * least one whole character, in any encoding), possibly ending inside the
+ * form of the next character: what a cut through an echoed secret leaves.
+ */
+export function endsInPartOf(text: string, secret: Secret, p: number): boolean {
+  const c = text.charCodeAt(p);
+  if (c !== BACKSLASH && c !== 0x25 && c !== 0x2b)
+    if (secret.chars.length === 0 || !text.startsWith(secret.chars[0]!, p))
+      return false;
+  for (let d = MAX_DEPTH; d >= 0; d--)
+    for (const percentEncoded of secret.preferences) {
+      let at = p;
+      for (const ch of secret.chars) {
+        if (at === text.length) return at > p;
+        const next = matchChar(text, at, ch, d, percentEncoded);
+        if (next < 0) {
+          if (at > p && CUT_FORM.test(text.slice(at))) return true;
+          break;
+        }
+        at = next;
+      }
+    }
+  return false;
+}
+
 /** Where the form of `ch` at `p` ends, or -1. */
 function matchChar(
   text: string,

@@ -20,9 +20,14 @@
  * credential is echoed, right after a credential key (`password`, `token`,
  * `Authorization`, `Basic`, `Bearer`, …) and its separator (`": "`, `=`,
  * `\":\"`), and only as a whole value, so other lines stay readable.
+ * Text a server wrote (a response body, the error of a call made with
+ * credentials) is where echoes happen: there every remembered secret is
+ * scrubbed wherever it appears, whatever its length (scrubServerText), and a
+ * body is scrubbed whole before it is cut to an excerpt (serverExcerpt).
  */
 import {
   decodeEscapes,
+  endsInPartOf,
   findEncoded,
   hasEscapes,
   plainForms,
@@ -49,6 +54,8 @@ interface Known {
 /** Longest first, so a token inside a longer header value does not leave the rest behind. */
 let everywhere: Known[] = [];
 let inContext: Secret[] = [];
+/** Every remembered secret whatever its length, longest first: for text a server wrote. */
+let all: Secret[] = [];
 /** Oldest first. */
 const remembered: string[] = [];
 
@@ -63,6 +70,7 @@ export function rememberSecret(value: string | undefined): void {
   inContext = byLength
     .filter(s => s.length < MIN_EVERYWHERE)
     .map(prepareSecret);
+  all = byLength.map(prepareSecret);
 }
 
 export function scrubSecrets(text: string): string {
@@ -114,4 +122,44 @@ function scrubInContext(text: string): string {
     }
   }
   return from === 0 ? text : out + text.slice(from);
+}
+
+/**
+ * Text a server wrote, or the error of a call made with credentials: every
+ * remembered secret, whatever its length, in any encoding, wherever it
+ * appears. A short password may take a letter or two out of an ordinary
+ * word here; that is the price of never echoing it.
+ */
+export function scrubServerText(text: string): string {
+  if (all.length === 0) return text;
+  const decoded = hasEscapes(text) ? decodeEscapes(text) : text;
+  let out = text;
+  for (const secret of all)
+    if (!secret.decodable || decoded.includes(secret.value))
+      out = replaceEncoded(out, secret);
+  return out;
+}
+
+/**
+ * At most `max` characters of what a server answered, `…` appended when cut:
+ * scrubbed whole first, so a secret across the cut is caught, and then any
+ * first part of a secret left at the end (one that went on past what was
+ * received) is dropped too. `more`: the body went on past `received`.
+ */
+export function serverExcerpt(
+  received: string,
+  max: number,
+  more = false,
+): string {
+  const scrubbed = scrubServerText(received);
+  if (!more && scrubbed.length <= max) return scrubbed;
+  return `${withoutPartialSecret(scrubbed.slice(0, max))}…`;
+}
+
+function withoutPartialSecret(text: string): string {
+  if (all.length === 0) return text;
+  for (let p = 0; p < text.length; p++)
+    for (const secret of all)
+      if (endsInPartOf(text, secret, p)) return text.slice(0, p);
+  return text;
 }

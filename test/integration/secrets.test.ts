@@ -268,3 +268,81 @@ describe('short and non-ASCII passwords, echoed the way Python writes JSON', () 
     assert.match(String(triggered!.message), /^triggered: load /);
   });
 });
+
+describe('passwords echoed in Airflow error bodies: across the 2 KiB excerpt cut, and 3 characters long', () => {
+  const LONG = 'hunter2 +hunter2é';
+  const SHORT = 'ab1';
+  let af: AirflowStandIn;
+  let fn: FunctionProcess;
+
+  before(async () => {
+    af = await new AirflowStandIn('v2', {load: {}}).start();
+    const basic = (passwordEnv: string) => ({
+      url: af.url,
+      api: 'v2',
+      auth: {mode: 'basic', username: 'admin', passwordEnv},
+    });
+    fn = await FunctionProcess.start(
+      {
+        environments: {long: basic('LONG'), short: basic('SHORT')},
+        requestTimeout: '2s',
+        functionTimeout: '10s',
+        retry: {attempts: 1},
+        routes: ['long', 'short'].map(m => ({
+          name: m,
+          environment: m,
+          match: {type: 'storage', name: {prefix: `${m}/`}},
+          dag: 'load',
+        })),
+      },
+      {LONG, SHORT},
+    );
+  });
+
+  after(async () => {
+    await fn?.stop();
+    await af?.stop();
+  });
+
+  test('no first part of a password survives the excerpt cut, and a 3-character one is gone from every echo form', async () => {
+    const offsets = [2020, 2030, 2040, 2044, 2047];
+    for (const at of offsets) {
+      const head = '{"detail":"bad request ';
+      const pad = 'x'.repeat(at - head.length - 'password: '.length);
+      af.faults.push({
+        status: 400,
+        body: `${head}${pad}password: ${LONG}${' '.repeat(500)}"}`,
+      });
+      await fn.sendBinary(storageCloudEvent(storageData(`long/${at}.csv`)));
+    }
+    const echoes = [
+      '<password>ab1</password>',
+      'Invalid credentials: ab1',
+      'login admin/ab1 failed',
+    ];
+    for (const [i, echo] of echoes.entries()) {
+      af.faults.push({status: 400, body: JSON.stringify({detail: echo})});
+      await fn.sendBinary(storageCloudEvent(storageData(`short/${i}.csv`)));
+    }
+    await fn.waitOutcomes({route: 'long', outcome: 'rejected'}, offsets.length);
+    await fn.waitOutcomes({route: 'short', outcome: 'rejected'}, echoes.length);
+    const logs = fn.rawOutput.join('\n');
+    for (let k = LONG.length; k >= 4; k--)
+      assert.ok(
+        !logs.includes(LONG.slice(0, k)),
+        `${JSON.stringify(LONG.slice(0, k))} in the logs`,
+      );
+    assert.ok(!/ab1/.test(logs), 'the 3-character password in the logs');
+    const excerpts = fn
+      .outcomes({route: 'short'})
+      .map(o => String(o.responseExcerpt));
+    assert.deepEqual(
+      excerpts.map(e => (JSON.parse(e) as {detail: string}).detail).sort(),
+      [
+        '<password>[redacted]</password>',
+        'Invalid credentials: [redacted]',
+        'login admin/[redacted] failed',
+      ],
+    );
+  });
+});

@@ -557,3 +557,35 @@ test('what still works is still accepted: defaults across kinds, {exists: false}
   assert.equal(refreshIntervalMs('0s'), 0);
   assert.equal(refreshIntervalMs('0'), 0);
 });
+
+test('an environment url with user info, a query or a fragment is refused, saying where credentials go and never echoing the password', () => {
+  const one = (url: string) =>
+    problems({
+      environments: {e: {url, api: 'v2'}},
+      routes: [{name: 'r', dag: 'd'}],
+    });
+  const found = one('https://user:s3cretPw@airflow.example.com/home?x=1#f');
+  assert.equal(found.length, 1);
+  assert.match(
+    found[0]!,
+    /^environments\.e\.url: remove the user info \(user:password@\), query \(\?…\), fragment \(#…\); .*credentials go in auth .*passwordEnv/,
+  );
+  assert.ok(!found.join('\n').includes('s3cretPw'), 'the password is echoed');
+  assert.match(one('https://airflow.example.com/?x=1')[0]!, /remove the query/);
+  assert.match(
+    one('https://airflow.example.com/#top')[0]!,
+    /remove the fragment/,
+  );
+  // A path prefix (a reverse proxy) stays allowed.
+  const proxied = compileConfig(
+    {
+      environments: {e: {url: 'https://proxy.example.com/airflow', api: 'v2'}},
+      routes: [{name: 'r', dag: 'd'}],
+    },
+    'test',
+  );
+  assert.equal(
+    proxied.environments.get('e')!.url,
+    'https://proxy.example.com/airflow',
+  );
+});

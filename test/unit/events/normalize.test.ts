@@ -257,6 +257,25 @@ const bad: [string, unknown, RegExp][] = [
     /attributes\.a/,
   ],
   [
+    'a Storage event whose data is missing (says missing, not "undefined undefined")',
+    {
+      specversion: '1.0',
+      id: '1',
+      type: STORAGE_FINALIZED,
+      source: '//storage.googleapis.com/projects/_/buckets/b',
+      subject: 'objects/x.csv',
+    },
+    /^storage event data is missing, expected a StorageObjectData object$/,
+  ],
+  [
+    'a Storage object name sent as a number',
+    binary(STORAGE_FINALIZED, '//storage.googleapis.com/projects/_/buckets/b', {
+      ...storageData('x'),
+      name: 12345,
+    }),
+    /storage object name is number 12345, expected a string/,
+  ],
+  [
     'a CloudEvent without id',
     {
       specversion: '1.0',
