@@ -11,7 +11,11 @@
  * default allowed_run_id_pattern `^[A-Za-z0-9_.~:+-]+$` and fits 250 chars.
  */
 import * as crypto from 'node:crypto';
-import {STORAGE_FINALIZED, type TriggerEvent} from '../events/event';
+import {
+  STORAGE_FINALIZED,
+  STORAGE_METADATA_UPDATED,
+  type TriggerEvent,
+} from '../events/event';
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9_.~:+-]+$/;
 export const RUN_ID_MAX = 250;
@@ -25,8 +29,12 @@ export function eventIdentity(event: TriggerEvent): string[] {
       event.storage.name,
       event.storage.generation,
     ];
-    // A deletion (archive, metadata update) of a generation is another event than its finalize.
-    return event.type === STORAGE_FINALIZED ? id : [...id, event.type];
+    // A deletion (archive, metadata update) of a generation is another event than its finalize;
+    // each metadata update of a generation is its own change, named by its metageneration.
+    if (event.type === STORAGE_FINALIZED) return id;
+    return event.type === STORAGE_METADATA_UPDATED
+      ? [...id, event.type, event.storage.metageneration ?? '']
+      : [...id, event.type];
   }
   if (event.pubsub)
     return [

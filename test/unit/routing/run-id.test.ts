@@ -104,3 +104,19 @@ test('readable(): names that are already clean are returned as they are, exactly
   ])
     assert.equal(readable(s), fold(s), s);
 });
+
+test('each metadata update of a generation is its own event (its metageneration), a redelivery of one is the same', () => {
+  const update = (metageneration: string, id: string) =>
+    normalizeEvent({
+      specversion: '1.0',
+      id,
+      type: 'google.cloud.storage.object.v1.metadataUpdated',
+      source: '//storage.googleapis.com/projects/_/buckets/b',
+      subject: 'objects/m/x.csv',
+      time: '2026-11-20T10:00:00Z',
+      data: {bucket: 'b', name: 'm/x.csv', generation: '17', metageneration},
+    });
+  const second = dagRunId(update('2', 'e1'), 'r');
+  assert.equal(dagRunId(update('2', 'e2'), 'r'), second);
+  assert.notEqual(dagRunId(update('3', 'e3'), 'r'), second);
+});
