@@ -73,8 +73,12 @@ async function main(argv: string[]): Promise<number> {
           );
           return 2;
         }
-        // Read as the function reads a request with that body and path.
-        event = readDelivery({body: event, headers: {}, path});
+        // Read as the function reads a request with that body and path (express's req.path: no query string).
+        event = readDelivery({
+          body: event,
+          headers: {},
+          path: path?.replace(/[?#].*$/s, ''),
+        });
         process.stdout.write(
           `${JSON.stringify(explainEvent(config, event), null, 2)}\n`,
         );

@@ -127,9 +127,14 @@ function fromCloudEvent(ce: Json, options: NormalizeOptions): TriggerEvent {
   }
   if (type === PUBSUB_PUBLISHED) {
     const pubsub = pubsubMessage(data, topicFromSource(source), id);
-    pubsub.topic ??= options.subscriptionTopics?.get(pubsub.subscription ?? '');
+    const mapped = pubsub.topic
+      ? undefined
+      : options.subscriptionTopics?.get(pubsub.subscription ?? '');
+    pubsub.topic ??= mapped;
     return {
       ...base,
+      // The topic from subscriptionTopics names the source too, as the path would have.
+      ...(mapped && {source: `//pubsub.googleapis.com/${mapped}`}),
       kind: 'pubsub',
       pubsub,
       time: base.time ?? pubsub.publishTime,

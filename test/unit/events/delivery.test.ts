@@ -47,10 +47,21 @@ test('a raw push to /: the topic comes from subscriptionTopics, and a topic rout
   );
   const e = normalizeEvent(read(push), config);
   assert.equal(e.pubsub!.topic, 'projects/acme-data/topics/commands');
+  assert.equal(
+    e.source,
+    '//pubsub.googleapis.com/projects/acme-data/topics/commands',
+  );
   assert.deepEqual(
     routeEvent(config, e).map(m => m.route.name),
     ['cmd'],
   );
+  // The same message pushed to a path naming the topic: the same event.
+  const viaPath = normalizeEvent(
+    read(push, '/projects/acme-data/topics/commands'),
+    config,
+  );
+  assert.equal(viaPath.source, e.source);
+  assert.equal(dagRunId(viaPath, 'cmd'), dagRunId(e, 'cmd'));
 });
 
 test('a raw push to / without a mapping: unmatched, and the line says the topic is unknown', () => {
