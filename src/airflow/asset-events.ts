@@ -19,6 +19,7 @@
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
 import {ASSET_EVENT_KEY, type RunRequest} from '../routing/render';
 import type {AirflowTarget, TriggerResult} from './trigger';
+import {settleDiscovery} from './trigger';
 
 /** Recent events read per asset before creating one: one page of Airflow's API. */
 export const LOOKBACK = 100;
@@ -40,12 +41,7 @@ export async function emitAssetEvent(
   const since = () => Math.round(performance.now() - started);
   const {uri, extra} = run.asset!;
   try {
-    if (target.discover) {
-      const found = await target.discover();
-      target.api = found.api;
-      target.environment.url = found.url;
-      target.discover = undefined;
-    }
+    await settleDiscovery(target);
   } catch (err) {
     return failure('discovery', err, since());
   }

@@ -19,6 +19,7 @@
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
 import type {RunRequest} from '../routing/render';
 import type {AirflowTarget, TriggerResult} from './trigger';
+import {settleDiscovery} from './trigger';
 
 /** Prefix of the body of a 409 that the CLI's output proves is our run. */
 export const OUR_RUN_EXISTS = 'the run with this dag_run_id exists: ';
@@ -62,12 +63,7 @@ export async function triggerByComposerCli(
   const since = () => Math.round(performance.now() - started);
   const deadline = Date.now() + target.timeoutMs;
   try {
-    if (target.discover) {
-      const found = await target.discover();
-      target.api = found.api;
-      target.environment.url = found.url;
-      target.discover = undefined;
-    }
+    await settleDiscovery(target);
   } catch (err) {
     return {
       kind: 'failure',

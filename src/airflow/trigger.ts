@@ -73,6 +73,15 @@ function postOf(target: AirflowTarget, run: RunRequest, started: number): Post {
 }
 
 /** The first call of an `auto` / Composer-named environment (API discovery), or a credential still to fetch. */
+/** Resolves an `auto` / Composer-named target's URL and API once, for the life of the target. */
+export async function settleDiscovery(target: AirflowTarget): Promise<void> {
+  if (!target.discover) return;
+  const found = await target.discover();
+  target.api = found.api;
+  target.environment.url = found.url;
+  target.discover = undefined;
+}
+
 async function triggerAfterSetup(
   target: AirflowTarget,
   run: RunRequest,
@@ -80,10 +89,7 @@ async function triggerAfterSetup(
 ): Promise<TriggerResult> {
   if (target.discover) {
     try {
-      const found = await target.discover();
-      target.api = found.api;
-      target.environment.url = found.url;
-      target.discover = undefined; // resolved for the life of this target
+      await settleDiscovery(target);
     } catch (err) {
       return {
         kind: 'failure',

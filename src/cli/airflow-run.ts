@@ -5,6 +5,7 @@
  */
 import {httpRequest} from '../core/http';
 import type {AirflowTarget} from '../airflow/trigger';
+import {settleDiscovery} from '../airflow/trigger';
 
 export type RunLookup =
   | {
@@ -24,12 +25,7 @@ export async function lookupRun(
   dagRunId: string,
 ): Promise<RunLookup> {
   try {
-    if (target.discover) {
-      const found = await target.discover();
-      target.api = found.api;
-      target.environment.url = found.url;
-      target.discover = undefined;
-    }
+    await settleDiscovery(target);
     if (target.api.name === 'experimental')
       return {
         exists: 'unknown',
