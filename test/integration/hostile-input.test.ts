@@ -535,8 +535,13 @@ describe('hostile input (fast-check)', () => {
     const check = async (event: unknown) => {
       const linesBefore = lines.length;
       const recordsBefore = records.length;
-      const ms = await cpuOfDelivery(handle, event);
       const bytes = deliveryBytes(event);
+      // process.cpuUsage is process-wide: a GC, a first RE2 compile or a loaded machine lands on whichever
+      // delivery runs. An over-budget delivery is measured again (a redelivery), and the least of three counts:
+      // noise falls away, a delivery that really costs too much stays over.
+      let ms = await cpuOfDelivery(handle, event);
+      for (let i = 0; i < 2 && ms > cpuBudgetMs(bytes); i++)
+        ms = Math.min(ms, await cpuOfDelivery(handle, event));
       if (ms > cpuBudgetMs(bytes))
         over.push(
           `${String((event as {id: string}).id).slice(0, 40)}: ${ms.toFixed(1)} ms for ${bytes} bytes`,
