@@ -10,6 +10,7 @@
  */
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {deliveredFrom} from './events/delivery';
+import {bodyAsSent} from './events/body';
 import {RedeliverError} from './handler';
 import type {Handler} from './function';
 import type {Logger} from './logging/logger';
@@ -19,7 +20,14 @@ export function deliveryEndpoint(
   logger: Logger,
 ): (req: Request, res: Response) => Promise<void> {
   return async function serveDelivery(req, res): Promise<void> {
-    const d = deliveredFrom(req);
+    const reading = bodyAsSent(req);
+    const d = deliveredFrom({
+      method: req.method,
+      path: req.path,
+      rawBody: req.rawBody,
+      headers: reading.ok ? reading.headers : req.headers,
+      body: reading.ok ? reading.body : reading.delivered,
+    });
     if (d.kind === 'refused') {
       logger.warn(
         {httpMethod: req.method.slice(0, 16), path: req.path.slice(0, 256)},

@@ -16,11 +16,12 @@
  */
 import {isPushBody, pushMessageId, pushToCloudEvent} from './push';
 import {isObject, type Json} from './payload';
+import {UnreadableDelivery} from './body';
 
 export interface DeliveryRequest {
   /** Lower-case header names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
-  /** What the framework's body parsers made of the body (an object for JSON, a string for text/*, a Buffer otherwise). */
+  /** The body as its Content-Type says (events/body.ts): an object for JSON, a string for text/*, a Buffer otherwise. */
   body: unknown;
   /** The body's bytes, which the framework keeps for every parsed body. */
   rawBody?: Buffer;
@@ -50,6 +51,8 @@ export function deliveredFrom(
 
 /** A POSTed body (or a file given to `explain`) as the delivery the handler reads. */
 export function readDelivery(req: DeliveryRequest): unknown {
+  // A body that could not be read (events/body.ts): normalize refuses it with the reason.
+  if (req.body instanceof UnreadableDelivery) return req.body;
   const h = req.headers;
   const header = (name: string) => {
     const v = h[name];

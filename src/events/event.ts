@@ -58,6 +58,8 @@ export interface PubsubMessage {
   text?: string;
   /** The text parsed as JSON, when it parses. */
   json?: unknown;
+  /** Why JSON text was left unparsed (over LIMITS.jsonValues values). */
+  jsonUnparsed?: string;
 }
 
 export interface TriggerEvent {

@@ -32,6 +32,15 @@ export const LIMITS = {
    * recursive step (JSON.stringify, pino) far from the stack's end.
    */
   jsonDepth: 100,
+  /**
+   * JSON values (array elements and object members, nested ones too) in a
+   * message's data or a delivery: 10 MiB of `{},` is 3.5 million objects,
+   * 210 MB of heap and two seconds to parse. 100,000 values parse in tens of
+   * milliseconds into a few MB; an Airflow conf is far smaller. Data with
+   * more is not parsed (routes that read `json` say why); a delivery with
+   * more is refused (none of Google's is near it).
+   */
+  jsonValues: 100_000,
 } as const;
 
 /** Base64 text of `bytes` bytes (padding included). */
@@ -67,24 +76,37 @@ export function checkBytes(
 }
 
 /**
- * Whether JSON text nests deeper than the limit, read before JSON.parse:
- * parsing `[[[[…]]]]` 5 million deep (10 MB) built 5 million arrays and
- * took two seconds before any check could look at the result. Text with
- * fewer brackets than the limit cannot be deeper (found with indexOf, which
- * is native); otherwise one pass that skips strings.
+ * What JSON text would cost to parse, read before JSON.parse: parsing
+ * `[[[[…]]]]` 5 million deep (10 MB) built 5 million arrays and took two
+ * seconds before any check could look at the result, and 10 MiB of `{},`
+ * took 210 MB of heap and two seconds (3.5 million objects; see
+ * BENCHMARKS.md). Text with fewer brackets than the depth limit and fewer
+ * brackets and commas than the value limit is within both (counted with
+ * indexOf, which is native); otherwise one pass that skips strings.
+ * `values` counts every value, array element and object member, at most
+ * one past the limit.
  */
-export function textNestsTooDeep(text: string): boolean {
+export function scanJsonText(text: string): {
+  tooDeep: boolean;
+  values: number;
+} {
+  const maxValues = LIMITS.jsonValues;
   let brackets = 0;
-  for (const open of ['[', '{']) {
+  let separators = 0;
+  for (const mark of ['[', '{', ',']) {
     for (
-      let at = text.indexOf(open);
-      at !== -1 && brackets <= LIMITS.jsonDepth;
-      at = text.indexOf(open, at + 1)
-    )
-      brackets++;
+      let at = text.indexOf(mark);
+      at !== -1 && separators <= maxValues;
+      at = text.indexOf(mark, at + 1)
+    ) {
+      separators++;
+      if (mark !== ',') brackets++;
+    }
   }
-  if (brackets <= LIMITS.jsonDepth) return false;
+  if (brackets <= LIMITS.jsonDepth && separators <= maxValues)
+    return {tooDeep: false, values: separators + 1};
   let depth = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -92,9 +114,22 @@ export function textNestsTooDeep(text: string): boolean {
       if (c === 0x5c /* \ */) i++;
       else if (c === 0x22 /* " */) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      if (++depth > LIMITS.jsonDepth) return true;
+    else if (c === 0x2c /* , */) {
+      if (++values > maxValues) break;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > LIMITS.jsonDepth) return {tooDeep: true, values};
+      if (++values > maxValues) break;
     } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
   }
-  return false;
+  return {tooDeep: false, values};
+}
+
+/** Whether JSON text nests deeper than the limit (see scanJsonText). */
+export function textNestsTooDeep(text: string): boolean {
+  return scanJsonText(text).tooDeep;
+}
+
+/** Why this function does not parse JSON text of this many values. */
+export function tooManyValues(what: string, values: number): string {
+  return `${what} is JSON of more than ${LIMITS.jsonValues.toLocaleString('en-US')} values (${values > LIMITS.jsonValues ? 'at least ' : ''}${values.toLocaleString('en-US')}), which this function does not parse: parsing costs memory and time for each value`;
 }

@@ -23,12 +23,20 @@ import {
   type TriggerEvent,
 } from './event';
 import {isPushBody, pushToCloudEvent} from './push';
+import {UnreadableDelivery} from './body';
 import {
   isStorageNotification,
   storageEventFromNotification,
 } from './storage-notification';
 import {InvalidEventError} from '../core/errors';
-import {LIMITS, checkBytes, checkDepth} from './limits';
+import {
+  LIMITS,
+  checkBytes,
+  checkDepth,
+  scanJsonText,
+  tooDeep,
+  tooManyValues,
+} from './limits';
 import {
   storageObject,
   pubsubMessage,
@@ -73,6 +81,8 @@ export function normalizeEvent(
 }
 
 function readEvent(input: unknown, options: NormalizeOptions): TriggerEvent {
+  if (input instanceof UnreadableDelivery)
+    throw new InvalidEventError(input.unreadable);
   if (!isObject(input)) {
     throw new InvalidEventError(
       `event is ${describe(input)}, expected a CloudEvent or a gen1 {data, context} object`,
@@ -235,6 +245,12 @@ function parseJsonBytes(bytes: Buffer, field: string): unknown {
   } catch {
     throw new InvalidEventError(`CloudEvent ${field} is not valid UTF-8 JSON`);
   }
+  const scan = scanJsonText(text);
+  if (scan.tooDeep) throw tooDeep(`CloudEvent ${field}`);
+  if (scan.values > LIMITS.jsonValues)
+    throw new InvalidEventError(
+      tooManyValues(`CloudEvent ${field}`, scan.values),
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);

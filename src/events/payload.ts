@@ -10,8 +10,9 @@ import {
   LIMITS,
   base64Length,
   checkBytes,
-  textNestsTooDeep,
+  scanJsonText,
   tooDeep,
+  tooManyValues,
 } from './limits';
 
 export type Json = Record<string, unknown>;
@@ -154,15 +155,20 @@ export function pubsubMessage(
       "this function's",
     );
   let json: unknown;
+  let jsonUnparsed: string | undefined;
   // Not UTF-8: a binary payload, only the base64 form is available to templates.
   const text = isUtf8(bytes) ? utf8Text(bytes) : undefined;
   if (text !== undefined && text.trim() !== '') {
-    if (/^\s*[[{]/.test(text) && textNestsTooDeep(text))
-      throw tooDeep('pubsub message data (JSON)');
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
+    const scan = /^\s*[[{]/.test(text) ? scanJsonText(text) : undefined;
+    if (scan?.tooDeep) throw tooDeep('pubsub message data (JSON)');
+    if (scan && scan.values > LIMITS.jsonValues)
+      jsonUnparsed = tooManyValues('data', scan.values);
+    else {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
     }
   }
   return {
@@ -176,6 +182,7 @@ export function pubsubMessage(
     data: raw,
     text,
     json,
+    ...(jsonUnparsed && {jsonUnparsed}),
   };
 }
 

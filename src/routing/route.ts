@@ -84,6 +84,7 @@ export function whyNotMatched(route: Route, event: TriggerEvent): string {
 export function dataNotJson(event: TriggerEvent): string | undefined {
   const p = event.pubsub;
   if (!p || p.json !== undefined) return undefined;
+  if (p.jsonUnparsed) return p.jsonUnparsed;
   if (p.text === undefined)
     return `data is not JSON (binary, ${Buffer.byteLength(p.data, 'base64')} bytes)`;
   if (p.text.trim() === '') return 'data is not JSON (the message has no data)';

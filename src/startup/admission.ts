@@ -22,6 +22,7 @@
 import {subscribe} from 'node:diagnostics_channel';
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {getHeapStatistics} from 'node:v8';
+import {keepBodyRaw} from '../events/body';
 
 /** Bodies up to this size go straight through: 80 of them are 20 MiB. */
 export const SMALL_BODY_BYTES = 256 * 1024;
@@ -122,6 +123,7 @@ export function admitLargeBodies(
       request: IncomingMessage;
       response: ServerResponse;
     };
+    keepBodyRaw(request); // the function reads the body itself: events/body.ts says why
     admission.onRequest(request, response);
   });
   return admission;

@@ -115,9 +115,53 @@ describe('bounded work per event (functions-framework, small heap)', () => {
     assert.ok(ok(res.status), `answered ${res.status}: ${res.body}`);
     const {line, record} = await deadLetterOf('deep-event');
     assert.match(String(line.reason), /nested more than 100 levels deep/);
-    const text = (record.event as {jsonText: string}).jsonText;
-    assert.ok(text.includes(`"extra":${nested}`), 'the whole event, as text');
-    assert.match(text, /"id":"deep-event"/);
+    const kept = record.event as {bodyBase64: string; id: string};
+    assert.equal(kept.id, 'deep-event', 'named from its ce-id header');
+    const text = Buffer.from(kept.bodyBase64, 'base64').toString();
+    assert.ok(text.includes(`"extra":${nested}`), 'the whole body, as sent');
+  });
+
+  test('dense JSON (5 MiB of `{},`, 1.7 million objects) in message data: not parsed, so the small instance lives and decides it', async () => {
+    const dense = `[${'{},'.repeat(1.75 * 2 ** 20)}{}]`;
+    const ce = pubsubCloudEvent(dense, {}, {id: 'dense-data'});
+    const res = await fn.sendBinary(ce);
+    assert.ok(ok(res.status), `answered ${res.status}: ${res.body}`);
+    // The route's `json.dag | default: 'refresh'` takes its default, as for data that is not JSON;
+    // its default conf carries the message, which is over maxConfBytes.
+    const {line} = await deadLetterOf('dense-data');
+    assert.match(String(line.reason), /over maxConfBytes/);
+    assert.equal(fn.exitCode, null, 'the process is alive');
+  });
+
+  test('a delivery that is dense JSON itself (a structured CloudEvent of 5 MiB of `{},`): rejected with the bytes in the record', async () => {
+    const body = `{"specversion":"1.0","id":"dense-event","type":"google.cloud.pubsub.topic.v1.messagePublished","source":"//pubsub.googleapis.com/projects/p/topics/t","data":[${'{},'.repeat(1.75 * 2 ** 20)}{}]}`;
+    const res = await fn.post(
+      {'Content-Type': 'application/cloudevents+json'},
+      body,
+    );
+    assert.ok(ok(res.status), `answered ${res.status}: ${res.body}`);
+    const deadline = Date.now() + 15_000;
+    const dense = () =>
+      fn
+        .outcomes({outcome: 'rejected'})
+        .find(l =>
+          /request body is JSON of more than 100,000 values/.test(
+            String(l.reason),
+          ),
+        );
+    while (!dense() && Date.now() < deadline)
+      await new Promise(r => setTimeout(r, 20));
+    const line = dense();
+    assert.ok(line, 'an outcome line saying why');
+    const uri = String(line.deadLetter);
+    const record = await gcs.readJson(
+      BUCKET,
+      uri.slice(`gs://${BUCKET}/`.length),
+    );
+    const kept = record.event as {bodyBase64: string; bodyBytes: number};
+    assert.equal(kept.bodyBytes, body.length);
+    assert.equal(Buffer.from(kept.bodyBase64, 'base64').toString(), body);
+    assert.equal(fn.exitCode, null, 'the process is alive');
   });
 
   test('a 3.5 MiB message: rejected with a dead letter holding the whole event, and a 2xx', async () => {

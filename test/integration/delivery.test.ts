@@ -14,6 +14,7 @@ import {
   storageCloudEvent,
   storageData,
 } from '../support/events';
+import {gzipSync} from 'node:zlib';
 import {STORAGE_FINALIZED} from '../../src/events/event';
 import {normalizeEvent} from '../../src/events/normalize';
 import {dagRunId} from '../../src/routing/run-id';
@@ -89,6 +90,102 @@ describe('malformed deliveries and log hygiene under functions-framework', () =>
     assert.equal(line!.outcome, 'rejected');
     assert.match(String(line!.reason), /data is not JSON: hello/);
     assertOnlyJsonLines();
+  });
+
+  /** What functions-framework's body parsers answered themselves, with a plain-text stack: here each is an outcome. */
+  const binaryHeaders = (id: string) => ({
+    'ce-specversion': '1.0',
+    'ce-id': id,
+    'ce-type': STORAGE_FINALIZED,
+    'ce-source': '//storage.googleapis.com/projects/_/buckets/landing',
+  });
+
+  test('a body that is not the JSON its Content-Type claims: rejected with a dead letter and acked, not a plain-text 400', async () => {
+    const res = await fn.post(
+      {'Content-Type': 'application/json', ...binaryHeaders('badjson-1')},
+      '{"name": "in/a.csv", oops',
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'badjson-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.match(
+      String(line!.reason),
+      /request body is not JSON \(Content-Type "application\/json"\): "\{\\"name/,
+    );
+    assert.ok(line!.deadLetter, 'a dead letter keeps it');
+    const push = await fn.post(
+      {'Content-Type': 'application/json'},
+      '{"message": {"data": "e30=", "messageId": "m-1"',
+    );
+    assert.equal(push.status, 204);
+    await new Promise(r => setTimeout(r, 300));
+    assert.ok(
+      fn.logs.some(
+        l =>
+          l.outcome === 'rejected' &&
+          /request body is not JSON/.test(String(l.reason)) &&
+          typeof l.deadLetter === 'string' &&
+          l.eventId === undefined,
+      ),
+    );
+    assertOnlyJsonLines();
+  });
+
+  test('a gzip body (which the framework would inflate, up to 1 GB): rejected naming the encoding, the bytes kept as sent', async () => {
+    const body = gzipSync(JSON.stringify(storageData('in/zipped.csv')));
+    const res = await fn.post(
+      {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+        ...binaryHeaders('gzip-1'),
+      },
+      body,
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'gzip-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.match(String(line!.reason), /Content-Encoding "gzip"/);
+    const event = line!.event as Record<string, unknown>;
+    assert.equal(event.bodyBase64, body.toString('base64'));
+    assert.equal(event.contentEncoding, 'gzip');
+    assert.equal(event.id, 'gzip-1');
+    // A body that does not even inflate: the same, where the framework answered 400 with a zlib stack.
+    const broken = await fn.post(
+      {'Content-Encoding': 'deflate', ...binaryHeaders('gzip-2')},
+      'not deflated',
+    );
+    assert.equal(broken.status, 204);
+    const [second] = await fn.waitOutcomes({eventId: 'gzip-2'});
+    assert.match(String(second!.reason), /Content-Encoding "deflate"/);
+    assertOnlyJsonLines();
+  });
+
+  test('a charset other than UTF-8: rejected naming it, not a plain-text 415', async () => {
+    const res = await fn.post(
+      {
+        'Content-Type': 'application/json; charset=latin1',
+        ...binaryHeaders('latin1-1'),
+      },
+      JSON.stringify(storageData('in/latin.csv')),
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'latin1-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.match(
+      String(line!.reason),
+      /charset is "latin1"; this function reads UTF-8/,
+    );
+    assertOnlyJsonLines();
+  });
+
+  test('a body without Content-Type is read as JSON (the event is kept, not null)', async () => {
+    const res = await fn.post(
+      binaryHeaders('notype-1'),
+      JSON.stringify(storageData('in/notype.csv', {bucket: 'landing'})),
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'notype-1'});
+    assert.equal(line!.outcome, 'triggered');
   });
 
   test('a GET: 405 and one JSON line, not a 500', async () => {

@@ -174,7 +174,10 @@ export class FunctionProcess {
     );
   }
 
-  async post(headers: Record<string, string>, body: string): Promise<Delivery> {
+  async post(
+    headers: Record<string, string>,
+    body: string | Uint8Array,
+  ): Promise<Delivery> {
     const res = await fetch(this.url, {method: 'POST', headers, body});
     return {status: res.status, body: await res.text()};
   }

@@ -6,7 +6,8 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {normalizeEvent} from '../../../src/events/normalize';
 import {decodeBase64} from '../../../src/events/payload';
-import {textNestsTooDeep} from '../../../src/events/limits';
+import {scanJsonText, textNestsTooDeep} from '../../../src/events/limits';
+import {dataNotJson} from '../../../src/routing/route';
 import {InvalidEventError} from '../../../src/core/errors';
 import {
   pubsubCloudEvent,
@@ -112,6 +113,31 @@ describe('platform limits in normalize', () => {
       textNestsTooDeep(JSON.stringify(['\\"[', '['.repeat(200)])),
       false,
     );
+  });
+
+  test('JSON values are counted from the text, strings skipped: data of more than 100,000 is left unparsed and says why', () => {
+    assert.deepEqual(scanJsonText('[1,2,{"a":3,"b":[]}]'), {
+      tooDeep: false,
+      values: 7,
+    });
+    assert.equal(
+      scanJsonText(JSON.stringify({s: ','.repeat(300_000)})).values,
+      2,
+      'commas inside strings do not count',
+    );
+    const many = `[${'0,'.repeat(100_000)}0]`;
+    assert.ok(scanJsonText(many).values > 100_000);
+    assert.equal(scanJsonText(`[${'0,'.repeat(99_998)}0]`).values, 99_999 + 1);
+    const event = normalizeEvent(
+      pubsubCloudEvent(`[${'{},'.repeat(200_000)}{}]`),
+    );
+    assert.equal(event.pubsub!.json, undefined);
+    assert.match(
+      dataNotJson(event)!,
+      /^data is JSON of more than 100,000 values \(at least 100,001\), which this function does not parse/,
+    );
+    const fine = normalizeEvent(pubsubCloudEvent(`[${'0,'.repeat(50_000)}0]`));
+    assert.equal((fine.pubsub!.json as unknown[]).length, 50_001);
   });
 
   test('base64: 3.5 MiB is checked in linear time, and invalid text still refused', () => {
