@@ -17,7 +17,6 @@ import fc from 'fast-check';
 import {AirflowStandIn} from '../support/airflow-standin';
 import {
   CPU_BUDGET_MS,
-  cpuBudgetMs,
   bigDelivery,
   cpuOfDelivery,
   deliveryBytes,
@@ -38,9 +37,6 @@ export interface WorstCase {
   deliveries: number;
   worstCpuMs: number;
   worstCase: string;
-  /** Bodies up to 1 MiB, where the budget is the flat CPU_BUDGET_MS. */
-  worstUpTo1MiBCpuMs: number;
-  worstUpTo1MiBCase: string;
   budgetMs: number;
   overBudget: number;
 }
@@ -87,23 +83,22 @@ export async function worstHostileCpu(samples = 300): Promise<WorstCase> {
       ...fc.sample(hostileDelivery, samples),
     ];
     const worst = {ms: 0, what: ''};
-    const worstSmall = {ms: 0, what: ''};
     let overBudget = 0;
     for (const delivery of cases) {
-      const ms = await cpuOfDelivery(handle, delivery);
-      const bytes = deliveryBytes(delivery);
-      if (ms > cpuBudgetMs(bytes)) overBudget++;
-      const what = `${String((delivery as {id?: unknown}).id).slice(0, 40)} (${bytes} bytes)`;
-      for (const w of bytes <= 2 ** 20 ? [worst, worstSmall] : [worst])
-        if (ms > w.ms) Object.assign(w, {ms, what});
+      // As the hostile-input suite does: process.cpuUsage is process-wide, so an over-budget
+      // delivery is measured again (a redelivery) and the least of three readings counts.
+      let ms = await cpuOfDelivery(handle, delivery);
+      for (let i = 0; i < 2 && ms > CPU_BUDGET_MS; i++)
+        ms = Math.min(ms, await cpuOfDelivery(handle, delivery));
+      if (ms > CPU_BUDGET_MS) overBudget++;
+      const what = `${String((delivery as {id?: unknown}).id).slice(0, 40)} (${deliveryBytes(delivery)} bytes)`;
+      if (ms > worst.ms) Object.assign(worst, {ms, what});
     }
     const r1 = (x: number) => Math.round(x * 10) / 10;
     return {
       deliveries: cases.length,
       worstCpuMs: r1(worst.ms),
       worstCase: worst.what,
-      worstUpTo1MiBCpuMs: r1(worstSmall.ms),
-      worstUpTo1MiBCase: worstSmall.what,
       budgetMs: CPU_BUDGET_MS,
       overBudget,
     };
@@ -278,8 +273,7 @@ export function printBoundedWork(r: BoundedWork): void {
       `burst of ${r.burst.launcher.messages} x ${r.burst.launcher.dataBytes / 1e6} MB messages (${r.burst.launcher.bodyBytes} byte bodies), small heap:`,
       `  launcher: ${b(r.burst.launcher)}; deploy memory ${r.deployMemoryMiB} MiB ${r.met ? 'met' : 'MISSED'}`,
       `  floor (functions-framework alone): ${b(r.burst.floor)}`,
-      `hostile deliveries: ${r.cpu.deliveries}, worst CPU ${r.cpu.worstCpuMs} ms (${r.cpu.worstCase});`,
-      `  bodies up to 1 MiB: worst ${r.cpu.worstUpTo1MiBCpuMs} ms (${r.cpu.worstUpTo1MiBCase}), budget ${r.cpu.budgetMs} ms; over budget: ${r.cpu.overBudget}`,
+      `hostile deliveries (up to 13.4 MB bodies): ${r.cpu.deliveries}, worst CPU ${r.cpu.worstCpuMs} ms (${r.cpu.worstCase}), budget ${r.cpu.budgetMs} ms; over budget: ${r.cpu.overBudget}`,
       '',
     ].join('\n'),
   );

@@ -220,22 +220,14 @@ export function deliveryBytes(delivery: unknown): number {
   }
 }
 
-/** The per-delivery budget: each delivery decided in this much CPU (Airflow's stand-in answers instantly). */
-export const CPU_BUDGET_MS = 50;
 /**
- * Past 1 MiB of body the budget grows with the size: every byte of a
- * message is decoded, parsed and (when rejected) written to its dead
- * letter once, 11 to 12 ms per MiB measured here (a 10 MB message is 13.4 MB of
- * body). BENCHMARKS.md has the figures.
+ * The per-delivery budget, whatever the delivery's size up to the platform
+ * maxima (a 10 MB message is a 13.4 MB body): each delivery decided in this
+ * much CPU, Airflow's stand-in answering instantly. Every byte of a message
+ * is decoded, parsed and (when rejected) written to its dead letter about
+ * once, each with a native pass; BENCHMARKS.md has the figures.
  */
-export const CPU_MS_PER_MIB = 15;
-
-export function cpuBudgetMs(bodyBytes: number): number {
-  const mib = bodyBytes / 2 ** 20;
-  return mib <= 1
-    ? CPU_BUDGET_MS
-    : Math.max(CPU_BUDGET_MS, mib * CPU_MS_PER_MIB);
-}
+export const CPU_BUDGET_MS = 50;
 
 setFlagsFromString('--expose-gc');
 /** A full GC before each measured delivery: each is charged for its own garbage, not the generator's. */
