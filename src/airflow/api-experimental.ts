@@ -29,8 +29,10 @@ export const apiExperimental: AirflowApi = {
     (status === 400 || status === 409) && /already exists/i.test(body)
       ? 'unknown'
       : undefined,
-  runLookup: dagId => ({
+  runLookup: (dagId, dagRunId) => ({
     path: `/api/experimental/dags/${encodeURIComponent(dagId)}/dag_runs`,
     listed: true,
+    // Airflow 2 serves the stable API beside the experimental one, behind the same auth backends.
+    direct: `/api/v1/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(dagRunId)}`,
   }),
 };

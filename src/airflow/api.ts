@@ -26,7 +26,12 @@ export interface AirflowApi {
   /**
    * The GET that looks our run up after an `unknown` conflict: the run itself
    * (200 = it exists, 404 = it does not), or, where the API has no such
-   * endpoint, a list to search for `"run_id": "<ours>"` (`listed`).
+   * endpoint, a list to search for `"run_id": "<ours>"` (`listed`), with
+   * `direct`, a GET of the one run another API of the same server may
+   * answer (the experimental API's Airflow 2 also serves /api/v1).
    */
-  runLookup(dagId: string, dagRunId: string): {path: string; listed?: true};
+  runLookup(
+    dagId: string,
+    dagRunId: string,
+  ): {path: string; listed?: true; direct?: string};
 }

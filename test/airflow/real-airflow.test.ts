@@ -270,7 +270,7 @@ for (const major of [3, 2] as const) {
         );
         assert.match(
           String(lines[1]!.reason),
-          /GET \/api\/experimental\/dags\/load_csv\/dag_runs found the run/,
+          /GET \/api\/v1\/dags\/load_csv\/dagRuns\/\S+ found the run/,
         );
         assert.equal(
           (await runsFor('load_csv', 'gs://landing/exp/x.csv')).length,
