@@ -74,9 +74,14 @@ export function normalizeEvent(
   input: unknown,
   options: NormalizeOptions = {},
 ): TriggerEvent {
-  const event = readEvent(input, options);
+  let event = readEvent(input, options);
   if (event.kind === 'pubsub' && isStorageNotification(event.pubsub!))
-    return storageEventFromNotification(event.pubsub!, event);
+    event = storageEventFromNotification(event.pubsub!, event);
+  // The event's age decides between a retry and `expired`: without a time it could be retried forever.
+  if (event.time !== undefined && Number.isNaN(Date.parse(event.time)))
+    throw new InvalidEventError(
+      `event time ${JSON.stringify(excerpt(event.time, 64))} is not an RFC 3339 timestamp; the function tells an event's age (maxEventAge) by it`,
+    );
   return event;
 }
 

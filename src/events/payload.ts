@@ -269,7 +269,9 @@ export function int64String(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)
     return String(value);
-  if (typeof value === 'string' && /^\d{1,19}$/.test(value)) return value;
+  // Leading zeros dropped: the generation is part of the run id, and "0123" is generation 123.
+  if (typeof value === 'string' && /^\d{1,19}$/.test(value))
+    return value.replace(/^0+(?=\d)/, '');
   throw new InvalidEventError(
     `storage object ${field} is ${describe(value)}, expected a non-negative integer`,
   );

@@ -140,6 +140,17 @@ describe('platform limits in normalize', () => {
     assert.equal((fine.pubsub!.json as unknown[]).length, 50_001);
   });
 
+  test('an event time that is not RFC 3339 is refused (its age could never pass maxEventAge); a generation is read without leading zeros', () => {
+    refused(
+      pubsubCloudEvent({a: 1}, {}, {time: 'yesterday'}),
+      /event time "yesterday" is not an RFC 3339 timestamp/,
+    );
+    const event = normalizeEvent(
+      storageCloudEvent(storageData('in/a.csv', {generation: '000123'})),
+    );
+    assert.equal(event.storage!.generation, '123');
+  });
+
   test('base64: 3.5 MiB is checked in linear time, and invalid text still refused', () => {
     const big = Buffer.alloc(3.5 * 2 ** 20, 7).toString('base64');
     assert.equal(decodeBase64(big, 'd').length, 3.5 * 2 ** 20);

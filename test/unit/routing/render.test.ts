@@ -184,7 +184,11 @@ test('default conf: the fields a DAG needs to find its input', () => {
   });
   const p = render(
     {dag: 'd'},
-    pubsubCloudEvent({a: 1}, {k: 'v'}, {id: 'm1', time: 't'}),
+    pubsubCloudEvent(
+      {a: 1},
+      {k: 'v'},
+      {id: 'm1', time: '2026-11-21T10:00:01Z'},
+    ),
   );
   assert.deepEqual(p.conf, {
     topic: 'projects/acme/topics/commands',
@@ -193,6 +197,6 @@ test('default conf: the fields a DAG needs to find its input', () => {
     data: {a: 1},
     event_id: 'm1',
     event_type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    event_time: 't',
+    event_time: '2026-11-21T10:00:01Z',
   });
 });
