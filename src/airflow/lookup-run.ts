@@ -9,7 +9,7 @@
  */
 import {httpRequest, HttpTimeoutError} from '../core/http';
 import {scrubServerText, serverExcerpt} from '../logging/secrets';
-import type {RunRequest} from '../routing/render';
+import type {DagRunRequest} from '../routing/render';
 import type {AirflowTarget} from './trigger';
 
 export type RunLookup =
@@ -19,7 +19,7 @@ export type RunLookup =
 
 export async function lookupDagRun(
   target: AirflowTarget,
-  run: Pick<RunRequest, 'dagId' | 'dagRunId'>,
+  run: Pick<DagRunRequest, 'dagId' | 'dagRunId'>,
 ): Promise<RunLookup> {
   const {path, listed} = target.api.runLookup(run.dagId, run.dagRunId);
   const search = listed ? listSearch(run.dagRunId) : undefined;
