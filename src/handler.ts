@@ -12,7 +12,12 @@ import {DEFAULT_TYPES, type TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
 import {decideOutcome, needsRunLookup, type Outcome} from './outcomes/outcome';
-import {renderRun, runLabel, type RunRequest} from './routing/render';
+import {
+  renderRun,
+  runLabel,
+  runSubject,
+  type RunRequest,
+} from './routing/render';
 import {
   routeEvent,
   unmatchedMessage,
@@ -147,8 +152,7 @@ export function createHandler(
         outcome: outcome.outcome,
         route: match.route.name,
         environment: match.route.environment,
-        dagId: run?.asset ? undefined : (run?.dagId ?? intended?.dagId),
-        assetUri: run?.asset?.uri,
+        ...(run ? runSubject(run) : {dagId: intended?.dagId}),
         dagRunId: run?.dagRunId ?? intended?.dagRunId,
         httpStatus: result?.kind === 'response' ? result.status : undefined,
         latencyMs,
@@ -260,7 +264,7 @@ export function attempt(
       latencyMs: Math.round(performance.now() - started),
     });
     const paused =
-      outcome.outcome === 'triggered' && deps.paused
+      outcome.outcome === 'triggered' && deps.paused && !run.asset
         ? deps.paused.lookup(target, run.dagId)
         : undefined;
     return paused instanceof Promise ? paused.then(done) : done(paused);

@@ -3,7 +3,7 @@
  * api-experimental) behind this interface; choose-api.ts picks one by the
  * environment's `api`.
  */
-import type {RunRequest} from '../routing/render';
+import type {DagRunRequest} from '../routing/render';
 
 /**
  * What a refusal of the trigger says about an existing run: `ours` when it
@@ -18,7 +18,7 @@ export interface AirflowApi {
   /** Path (after the base URL) of the trigger endpoint for a DAG. */
   triggerPath(dagId: string): string;
   /** JSON body of the trigger request. */
-  triggerBody(run: RunRequest): Record<string, unknown>;
+  triggerBody(run: DagRunRequest): Record<string, unknown>;
   /** Path of the DAG details endpoint (used for is_paused). */
   dagPath(dagId: string): string;
   /** Whether the trigger's answer says a run exists; undefined when it is no conflict. */

@@ -17,7 +17,7 @@
  * decides. Like trigger.ts it never throws.
  */
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
-import {ASSET_EVENT_KEY, type RunRequest} from '../routing/render';
+import {ASSET_EVENT_KEY, type AssetEventRequest} from '../routing/render';
 import type {AirflowTarget, TriggerResult} from './trigger';
 import {settleDiscovery} from './trigger';
 
@@ -35,7 +35,7 @@ const assetIds = new WeakMap<AirflowTarget, Map<string, number>>();
 
 export async function emitAssetEvent(
   target: AirflowTarget,
-  run: RunRequest,
+  run: AssetEventRequest,
 ): Promise<AssetEventResult> {
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
@@ -45,14 +45,15 @@ export async function emitAssetEvent(
   } catch (err) {
     return failure('discovery', err, since());
   }
-  const api = target.api.name;
-  if (api !== 'v1' && api !== 'v2')
+  const refusal = unsupported(target);
+  if (refusal !== undefined)
     return {
-      kind: 'response',
-      status: 400,
-      body: `asset events need api v1 (Airflow 2.9+) or v2 (Airflow 3); environment '${target.environment.name}' uses ${api}`,
+      kind: 'failure',
+      failure: 'unsupported',
+      message: refusal,
       latencyMs: since(),
     };
+  const api = target.api.name as 'v1' | 'v2';
   let headers: Record<string, string>;
   try {
     headers = target.auth.ready?.() ?? (await target.auth.headers());
@@ -126,6 +127,33 @@ export async function emitAssetEvent(
       };
     return failure('network', err, since());
   }
+}
+
+/**
+ * Why this environment cannot take asset events, once discovery has told its
+ * API (and for v1 its version); undefined when it can. The config refuses
+ * `api: experimental` and `composer-cli` with asset routes, so this is what
+ * `auto` (or an unprobed `v1`) finds on an older Airflow 2.
+ */
+function unsupported(target: AirflowTarget): string | undefined {
+  const {name} = target.environment;
+  const then =
+    'or trigger the DAGs scheduled on the asset with dag: routes; then replay this dead letter (dag-launcher replay)';
+  const api = target.api.name;
+  if (api !== 'v1' && api !== 'v2')
+    return `asset events need Airflow's REST API, v1 (Airflow 2.9+) or v2 (Airflow 3), and environment '${name}' uses ${api}: set its api to v1, v2 or auto, ${then}`;
+  const version = target.airflowVersion;
+  if (api === 'v1' && version !== undefined && before29(version))
+    return `asset events need Airflow 2.9+ (POST /api/v1/datasets/events), and environment '${name}' runs Airflow ${version}: upgrade it, ${then}`;
+  return undefined;
+}
+
+/** Airflow 1.x, or 2.0 to 2.8. */
+function before29(version: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const major = Number(m[1]);
+  return major < 2 || (major === 2 && Number(m[2]) < 9);
 }
 
 function assetIdIn(

@@ -17,7 +17,7 @@
  * apart and is left a conflict (rejected, dead letter), never a silent ack.
  */
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
-import type {RunRequest} from '../routing/render';
+import type {DagRunRequest} from '../routing/render';
 import type {AirflowTarget, TriggerResult} from './trigger';
 import {settleDiscovery} from './trigger';
 
@@ -34,7 +34,7 @@ export interface CliCommand {
 
 /** `dags trigger` for a run; `airflowMajor` picks the logical date flag (2: -e, 3: -l). */
 export function triggerCommand(
-  run: RunRequest,
+  run: DagRunRequest,
   airflowMajor: 2 | 3,
 ): CliCommand {
   return {
@@ -57,7 +57,7 @@ export function triggerCommand(
 
 export async function triggerByComposerCli(
   target: AirflowTarget,
-  run: RunRequest,
+  run: DagRunRequest,
 ): Promise<TriggerResult> {
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
@@ -182,7 +182,7 @@ export function classify(
   exitCode: number,
   output: string,
   error: string | undefined,
-  run: Pick<RunRequest, 'dagRunId' | 'logicalDate'>,
+  run: Pick<DagRunRequest, 'dagRunId' | 'logicalDate'>,
   major: 2 | 3,
 ): {status: number; body: string} {
   const body = `${error ? `${error}\n` : ''}${output}`;

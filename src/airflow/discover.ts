@@ -21,6 +21,8 @@ export const COMPOSER_ENDPOINT_DEFAULT = 'https://composer.googleapis.com';
 export interface Discovered {
   url: string;
   api: AirflowApi;
+  /** Airflow's version, when the version endpoint or Composer's image told it. */
+  version?: string;
 }
 
 export function discoverer(
@@ -53,7 +55,11 @@ export function discoverer(
           api = probed.api;
           version = probed.version;
         }
-        done = {url, api: apiFor(api, version)};
+        done = {
+          url,
+          api: apiFor(api, version),
+          ...(version !== undefined && {version}),
+        };
         return done;
       } finally {
         inflight = undefined;

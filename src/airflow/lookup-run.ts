@@ -13,7 +13,7 @@
  */
 import {httpRequest, HttpTimeoutError} from '../core/http';
 import {scrubServerText, serverExcerpt} from '../logging/secrets';
-import type {RunRequest} from '../routing/render';
+import type {DagRunRequest} from '../routing/render';
 import type {AirflowTarget} from './trigger';
 
 export type RunLookup =
@@ -29,7 +29,7 @@ const NOT_STABLE_API = Symbol('not the stable API');
 
 export async function lookupDagRun(
   target: AirflowTarget,
-  run: Pick<RunRequest, 'dagId' | 'dagRunId'>,
+  run: Pick<DagRunRequest, 'dagId' | 'dagRunId'>,
 ): Promise<RunLookup> {
   const {path, listed, direct} = target.api.runLookup(run.dagId, run.dagRunId);
   if (direct && !noDirectLookup.has(target.environment.url)) {

@@ -81,12 +81,16 @@ export class TargetPool {
 
 /**
  * A v1 environment whose routes send a logical date asks its version once:
- * Airflow before 2.2 calls it execution_date (see choose-api.ts).
+ * Airflow before 2.2 calls it execution_date (see choose-api.ts). One with
+ * asset routes too: Airflow before 2.9 cannot create asset events
+ * (asset-events.ts says so instead of retrying).
  */
 function needsVersion(config: LauncherConfig, e: Environment): boolean {
   return (
     e.api === 'v1' &&
     !e.composer &&
-    config.routes.some(r => r.environment === e.name && r.logicalDate)
+    config.routes.some(
+      r => r.environment === e.name && (r.logicalDate || r.asset),
+    )
   );
 }

@@ -6,7 +6,7 @@
 import type {AirflowApi} from './api';
 import type {AirflowAuth} from '../auth/types';
 import type {Environment} from '../config/types';
-import type {RunRequest} from '../routing/render';
+import type {DagRunRequest} from '../routing/render';
 import {parseRetryAfter} from '../core/http';
 import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
 import {scrubServerText, serverExcerpt} from '../logging/secrets';
@@ -21,7 +21,9 @@ export type TriggerResult =
     }
   | {
       kind: 'failure';
-      failure: 'timeout' | 'network' | 'credentials' | 'discovery';
+      /** `unsupported`: the launcher cannot send this to that Airflow (asset-events.ts); never retried. */
+      failure:
+        'timeout' | 'network' | 'credentials' | 'discovery' | 'unsupported';
       message: string;
       latencyMs: number;
       code?: string;
@@ -34,7 +36,9 @@ export interface AirflowTarget {
   auth: AirflowAuth;
   timeoutMs: number;
   /** Resolves the URL and API variant once per instance (see discover.ts). */
-  discover?: () => Promise<{url: string; api: AirflowApi}>;
+  discover?: () => Promise<{url: string; api: AirflowApi; version?: string}>;
+  /** Airflow's version, when discovery read it (e.g. 2.7.3). */
+  airflowVersion?: string;
   /** The Composer API's base URL, for `api: composer-cli` (composer-cli.ts). */
   composerEndpoint?: string;
 }
@@ -47,7 +51,7 @@ export interface AirflowTarget {
  */
 export function triggerDagRun(
   target: AirflowTarget,
-  run: RunRequest,
+  run: DagRunRequest,
 ): Promise<TriggerResult> {
   const started = performance.now();
   const headers = target.discover ? undefined : target.auth.ready?.();
@@ -63,7 +67,11 @@ interface Post {
   started: number;
 }
 
-function postOf(target: AirflowTarget, run: RunRequest, started: number): Post {
+function postOf(
+  target: AirflowTarget,
+  run: DagRunRequest,
+  started: number,
+): Post {
   return {
     target,
     url: target.environment.url + target.api.triggerPath(run.dagId),
@@ -79,12 +87,13 @@ export async function settleDiscovery(target: AirflowTarget): Promise<void> {
   const found = await target.discover();
   target.api = found.api;
   target.environment.url = found.url;
+  if (found.version !== undefined) target.airflowVersion = found.version;
   target.discover = undefined;
 }
 
 async function triggerAfterSetup(
   target: AirflowTarget,
-  run: RunRequest,
+  run: DagRunRequest,
   started: number,
 ): Promise<TriggerResult> {
   if (target.discover) {

@@ -30,7 +30,7 @@ import {createLogger} from '../logging/logger';
 import {logDeadLetters, type DeadLetterSink} from '../outcomes/dead-letters';
 import {GcsDeadLetterSink} from '../outcomes/dead-letters-gcs';
 import {storeDeadLetter} from '../outcomes/store-dead-letter';
-import {renderRun} from '../routing/render';
+import {renderRun, runSubject} from '../routing/render';
 import {routeEvent} from '../routing/route';
 import {PausedCache} from '../airflow/paused';
 import {attempt, type HandlerDeps} from '../handler';
@@ -61,7 +61,9 @@ export interface BackfillOptions {
 
 export interface BackfillRouteReport {
   route: string;
+  /** The DAG of a run route; an asset route has assetUri instead. */
   dagId?: string;
+  assetUri?: string;
   dagRunId?: string;
   outcome: string;
   httpStatus?: number;
@@ -289,7 +291,7 @@ function objectStep(
             const run = renderRun(config, m, event);
             return {
               route: m.route.name,
-              dagId: run.dagId,
+              ...runSubject(run),
               dagRunId: run.dagRunId,
               outcome: 'would-trigger',
             };
@@ -317,7 +319,7 @@ function objectStep(
       for (const a of attempts) {
         const r: BackfillRouteReport = {
           route: a.match.route.name,
-          dagId: a.run?.dagId,
+          ...(a.run && runSubject(a.run)),
           dagRunId: a.run?.dagRunId,
           outcome: a.outcome.outcome,
           httpStatus:

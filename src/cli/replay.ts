@@ -16,7 +16,7 @@ import {RejectedError} from '../core/errors';
 import type {TriggerEvent} from '../events/event';
 import {attempt, type HandlerDeps} from '../handler';
 import {normalizeEvent} from '../events/normalize';
-import {renderRun} from '../routing/render';
+import {renderRun, runSubject} from '../routing/render';
 import {routeEvent} from '../routing/route';
 
 export interface ReplayOptions {
@@ -33,9 +33,13 @@ export interface ReplayOptions {
 
 export interface RouteReport {
   route: string;
+  /** The DAG of a run route; an asset route has assetUri instead. */
   dagId?: string;
+  assetUri?: string;
   dagRunId?: string;
+  /** Dry run: the run's conf, or the asset event's extra. */
   conf?: unknown;
+  extra?: unknown;
   outcome: string;
   httpStatus?: number;
   reason: string;
@@ -152,9 +156,9 @@ async function replayOne(
         const run = renderRun(options.config, mt, event);
         return {
           route: mt.route.name,
-          dagId: run.dagId,
+          ...runSubject(run),
           dagRunId: run.dagRunId,
-          conf: run.conf,
+          ...(run.asset ? {extra: run.asset.extra} : {conf: run.conf}),
           outcome: 'would-trigger',
           reason: 'dry run: nothing sent',
         };
@@ -172,7 +176,7 @@ async function replayOne(
   );
   const routes = attempts.map(({match, run, result, outcome}): RouteReport => ({
     route: match.route.name,
-    dagId: run?.dagId,
+    ...(run && runSubject(run)),
     dagRunId: run?.dagRunId,
     outcome: outcome.outcome,
     httpStatus: result?.kind === 'response' ? result.status : undefined,

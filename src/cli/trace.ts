@@ -20,7 +20,7 @@ import {
 import {eventContext} from '../events/context';
 import {normalizeEvent} from '../events/normalize';
 import {sharedStorage} from '../google/storage';
-import {renderRun} from '../routing/render';
+import {renderRun, runSubject} from '../routing/render';
 import {matchRoute} from '../routing/route';
 import {dagRunId} from '../routing/run-id';
 import type {AirflowTarget} from '../airflow/trigger';
@@ -36,7 +36,9 @@ export interface RouteTrace {
   matches: boolean | 'unknown';
   /** The first condition that fails (or cannot be judged). */
   why?: string;
+  /** The DAG a run route triggers; an asset route has assetUri instead. */
   dagId?: string;
+  assetUri?: string;
   dagRunId?: string;
   run?: RunLookup;
   renderError?: string;
@@ -74,11 +76,12 @@ export async function traceEvent(options: {
     if (judged.matches !== false) {
       trace.dagRunId = dagRunId(event, route.name);
       try {
-        trace.dagId = renderRun(
+        const run = renderRun(
           config,
           {route, context: {...ctx, captures: judged.captures ?? {}}},
           event,
-        ).dagId;
+        );
+        Object.assign(trace, runSubject(run));
       } catch (err) {
         if (!(err instanceof RejectedError)) throw err;
         trace.renderError = err.message;
@@ -232,6 +235,8 @@ function answerOf(routes: RouteTrace[]): string {
   return candidates
     .map(r => {
       const run = r.run;
+      if (r.assetUri !== undefined)
+        return `${r.route}: an asset event on ${r.assetUri} (key ${r.dagRunId}); trace does not look asset events up`;
       if (!run) return `${r.route}: no run (${r.renderError ?? 'no DAG id'})`;
       if (run.exists === true)
         return `${r.route}: triggered, ${r.dagId} ${r.dagRunId} is ${run.state}`;

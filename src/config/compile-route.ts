@@ -1,43 +1,31 @@
 /**
- * Compiling one route: its environment, event types, matchers, DAG (fixed or
- * templated within an allowlist), conf and note, each problem with its path.
+ * Compiling one route: its environment, match (compile-match.ts), DAG (fixed
+ * or templated within an allowlist), conf and note, and the Airflow-native
+ * keys (compile-native.ts), each problem with its path.
  */
-import {compileMatcher, type MatcherSpec} from '../patterns/matcher';
 import {
   compileTemplate,
   hasTemplate,
   type Template,
 } from '../patterns/template';
-import {
-  PUBSUB_PUBLISHED,
-  STORAGE_FINALIZED,
-  STORAGE_TYPES,
-} from '../events/event';
 import {CONTEXT_ROOTS} from '../events/context';
-import type {MatchConfig, RawRoute} from './schema';
+import type {RawRoute} from './schema';
 import {eventKindProblems, topicProblems} from './route-rules';
 import {compileNative} from './compile-native';
 import {
+  compileMatch,
+  type CompileOptions,
+  type SalvagedMatch,
+} from './compile-match';
+import {
   DAG_ID,
   type Environment,
-  type FieldCondition,
   type Route,
   type ValueTemplate,
 } from './types';
 
-const TYPE_SHORTHANDS: Record<string, string> = {
-  storage: STORAGE_FINALIZED,
-  pubsub: PUBSUB_PUBLISHED,
-};
+export type {CompileOptions, SalvagedMatch};
 
-type MatchMaps = 'metadata' | 'attributes' | 'json';
-/** A route's `match` as far as its shape is right: a malformed map entry is undefined. */
-export type SalvagedMatch = Omit<MatchConfig, MatchMaps> & {
-  [K in MatchMaps]?: Record<
-    string,
-    NonNullable<MatchConfig[K]>[string] | undefined
-  >;
-};
 /** A route as far as its shape is right (salvage.ts): a malformed field is absent. */
 export type SalvagedRoute = Partial<Omit<RawRoute, 'match' | 'allowedDags'>> & {
   match?: SalvagedMatch;
@@ -49,6 +37,7 @@ export function compileRoute(
   at: string,
   envs: Map<string, Environment>,
   problems: string[],
+  options: CompileOptions = {},
 ): Route | undefined {
   const before = problems.length;
   let environment = r.environment;
@@ -65,91 +54,11 @@ export function compileRoute(
     );
   }
 
-  const m = wellFormedMatch(r.match);
-  let types: Set<string> | undefined;
-  if (m.type !== undefined) {
-    types = new Set(
-      (Array.isArray(m.type) ? m.type : [m.type]).map(t =>
-        Object.hasOwn(TYPE_SHORTHANDS, t) ? TYPE_SHORTHANDS[t]! : t,
-      ),
-    );
-    for (const t of types) {
-      if (!STORAGE_TYPES.has(t) && t !== PUBSUB_PUBLISHED) {
-        problems.push(
-          `${at}.match.type: unsupported event type '${t}'; use storage, pubsub, ${[...STORAGE_TYPES].join(', ')} or ${PUBSUB_PUBLISHED}`,
-        );
-      }
-    }
-  }
-
-  const conditions: FieldCondition[] = [];
-  const add = (
-    field: string,
-    spec: MatcherSpec,
-    get: FieldCondition['get'],
-    path: string,
-  ) => {
-    try {
-      conditions.push({field, get, matcher: compileMatcher(spec)});
-    } catch (err) {
-      problems.push(`${path}: ${(err as Error).message}`);
-    }
-  };
-  if (m.bucket !== undefined)
-    add('bucket', m.bucket, c => c.bucket, `${at}.match.bucket`);
-  if (m.name !== undefined)
-    add('name', m.name, c => c.name, `${at}.match.name`);
-  if (m.contentType !== undefined)
-    add(
-      'contentType',
-      m.contentType,
-      c => c.contentType,
-      `${at}.match.contentType`,
-    );
-  // A full topic (subscription) name compares with the full name, a bare id with the id.
-  const isFull = (spec: MatcherSpec) =>
-    typeof spec === 'string'
-      ? spec.includes('/')
-      : JSON.stringify(spec).includes('/');
-  if (m.topic !== undefined)
-    add(
-      'topic',
-      m.topic,
-      isFull(m.topic) ? c => c.topic : c => c.topicId,
-      `${at}.match.topic`,
-    );
-  if (m.subscription !== undefined)
-    add(
-      'subscription',
-      m.subscription,
-      isFull(m.subscription) ? c => c.subscription : c => c.subscriptionId,
-      `${at}.match.subscription`,
-    );
-  for (const [k, spec] of Object.entries(m.metadata ?? {})) {
-    add(
-      `metadata.${k}`,
-      spec,
-      c => ownValue(c.metadata, k),
-      `${at}.match.metadata.${k}`,
-    );
-  }
-  for (const [k, spec] of Object.entries(m.attributes ?? {})) {
-    add(
-      `attributes.${k}`,
-      spec,
-      c => ownValue(c.attributes, k),
-      `${at}.match.attributes.${k}`,
-    );
-  }
-  for (const [path, spec] of Object.entries(m.json ?? {})) {
-    const keys = path.split('.');
-    add(
-      `json.${path}`,
-      spec,
-      c => dig(c.json, keys),
-      `${at}.match.json.${path}`,
-    );
-  }
+  const {
+    match: m,
+    types,
+    conditions,
+  } = compileMatch(r.match, at, problems, options);
 
   const {dag, allowedDags} = compileDag(r, at, problems);
   const conf =
@@ -172,9 +81,13 @@ export function compileRoute(
     value: (value, path) => compileValue(value, path, problems),
   });
 
+  if (r.asset && environment !== undefined)
+    problems.push(...assetApiProblems(envs.get(environment), at));
   if (m.topic !== undefined)
     problems.push(...topicProblems(m.topic, `${at}.match.topic`));
-  problems.push(...eventKindProblems({at, types, match: m, dag, conf, note}));
+  problems.push(
+    ...eventKindProblems({at, types, match: m, dag, conf, note, ...native}),
+  );
 
   if (
     problems.length > before ||
@@ -193,19 +106,6 @@ export function compileRoute(
     note,
     ...native,
   };
-}
-
-/** The match without its malformed map entries (reported already), as the matcher code reads it. */
-function wellFormedMatch(match: SalvagedMatch | undefined): MatchConfig {
-  const out: Record<string, unknown> = {...match};
-  for (const key of ['metadata', 'attributes', 'json'] as const) {
-    const entries = match?.[key];
-    if (entries)
-      out[key] = Object.fromEntries(
-        Object.entries(entries).filter(([, spec]) => spec !== undefined),
-      );
-  }
-  return out as MatchConfig;
 }
 
 function compileDag(
@@ -233,6 +133,23 @@ function compileDag(
       );
   }
   return {dag, allowedDags};
+}
+
+/**
+ * Asset events are created through Airflow's REST API (v1 on Airflow 2.9+,
+ * v2 on Airflow 3). `auto` resolves to one of them at run time (an Airflow 2
+ * older than 2.9 is then a rejected event saying so: airflow/asset-events.ts).
+ */
+function assetApiProblems(env: Environment | undefined, at: string): string[] {
+  if (env?.api === 'experimental')
+    return [
+      `${at}.asset: environment '${env.name}' uses api: experimental (Airflow 1.10's API), which cannot create asset events; use api: v1 (Airflow 2.9+), v2 (Airflow 3) or auto for that environment, or trigger the DAGs with dag: routes instead`,
+    ];
+  if (env?.api === 'composer-cli')
+    return [
+      `${at}.asset: environment '${env.name}' uses api: composer-cli, and the Airflow CLI it runs has no command that creates an asset event; trigger the DAGs scheduled on the asset with dag: routes instead (one route per DAG), or use api: v1 (Airflow 2.9+), v2 (Airflow 3) or auto where the web server is reachable`,
+    ];
+  return [];
 }
 
 function dagIdMistake(id: string): string {
@@ -278,44 +195,4 @@ function compileValue(
     };
   }
   return {kind: 'constant', value};
-}
-
-/**
- * An event's own key only: `metadata.constructor` or `attributes.toString`
- * must not find Object.prototype's (an `{exists: true}` on it would match
- * every event).
- */
-function ownValue(object: unknown, key: string): unknown {
-  return object !== null &&
-    typeof object === 'object' &&
-    Object.hasOwn(object, key)
-    ? (object as Record<string, unknown>)[key]
-    : undefined;
-}
-
-function dig(value: unknown, keys: string[]): unknown {
-  let v = value;
-  for (const k of keys) v = ownValue(v, k);
-  return v;
-}
-
-/**
- * Compiles every pattern's RE2 program now, as the function does on first
- * use: what RE2 refuses beyond the checks made at compile, with its path.
- * `dag-launcher validate` runs it so nothing is left for the first event.
- */
-export function patternProblems(routes: readonly Route[]): string[] {
-  const problems: string[] = [];
-  routes.forEach((route, i) => {
-    for (const c of route.conditions) {
-      try {
-        c.matcher.prepare();
-      } catch (err) {
-        problems.push(
-          `routes.${i}.match.${c.field}: ${(err as Error).message}`,
-        );
-      }
-    }
-  });
-  return problems;
 }

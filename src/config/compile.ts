@@ -14,7 +14,11 @@ import {
   type RawEnvironment,
 } from './schema';
 import {parseGsUri} from './gs-uri';
-import {compileRoute, type SalvagedRoute} from './compile-route';
+import {
+  compileRoute,
+  type CompileOptions,
+  type SalvagedRoute,
+} from './compile-route';
 import type {Environment, LauncherConfig, Route} from './types';
 
 /** A config as far as its shape is right (salvage.ts): what is malformed is absent, or undefined in maps and lists. */
@@ -27,7 +31,11 @@ interface SalvagedConfig {
 }
 
 /** Validates and compiles a parsed config; throws ConfigError listing every problem. */
-export function compileConfig(raw: unknown, origin: string): LauncherConfig {
+export function compileConfig(
+  raw: unknown,
+  origin: string,
+  options: CompileOptions = {},
+): LauncherConfig {
   const parsed = run(ConfigSchema, raw);
   const problems = parsed.ok ? [] : [...parsed.problems];
   // Meaning is checked on every well-formed part even when another part is
@@ -37,6 +45,7 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
   const {environments, routes} = checkMeaning(
     salvaged as SalvagedConfig,
     problems,
+    options,
   );
   if (!parsed.ok || problems.length) throw new ConfigError(problems, origin);
   const cfg: RawConfig = parsed.value;
@@ -63,6 +72,7 @@ export function compileConfig(raw: unknown, origin: string): LauncherConfig {
 function checkMeaning(
   cfg: SalvagedConfig,
   problems: string[],
+  options: CompileOptions,
 ): {environments: Map<string, Environment>; routes: Route[]} {
   const environments = new Map<string, Environment>();
   for (const [name, e] of Object.entries(cfg.environments ?? {})) {
@@ -105,7 +115,12 @@ function checkMeaning(
       `retry.maxBackoff: ${maxBackoff}ms is below retry.initialBackoff ${initialBackoff}ms, so backoff can never grow; raise maxBackoff to at least initialBackoff, or lower initialBackoff`,
     );
   }
-  const routes = compileRoutes(cfg.routes ?? [], environments, problems);
+  const routes = compileRoutes(
+    cfg.routes ?? [],
+    environments,
+    problems,
+    options,
+  );
   return {environments, routes};
 }
 
@@ -130,6 +145,7 @@ function compileRoutes(
   raw: (SalvagedRoute | undefined)[],
   environments: Map<string, Environment>,
   problems: string[],
+  options: CompileOptions,
 ): Route[] {
   const seen = new Set<string>();
   const routes: Route[] = [];
@@ -143,7 +159,7 @@ function compileRoutes(
         );
       seen.add(r.name);
     }
-    const route = compileRoute(r, at, environments, problems);
+    const route = compileRoute(r, at, environments, problems, options);
     if (route) routes.push(route);
   });
   return routes;

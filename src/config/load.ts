@@ -14,6 +14,7 @@ import {readFileSync, existsSync} from 'node:fs';
 import {extname, resolve} from 'node:path';
 import {ConfigError} from '../core/errors';
 import {compileConfig} from './compile';
+import type {CompileOptions} from './compile-match';
 import type {LauncherConfig} from './types';
 
 export function loadConfig(
@@ -35,7 +36,10 @@ export function loadConfig(
   );
 }
 
-export function loadConfigFile(path: string): LauncherConfig {
+export function loadConfigFile(
+  path: string,
+  options: CompileOptions = {},
+): LauncherConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -45,7 +49,7 @@ export function loadConfigFile(path: string): LauncherConfig {
       path,
     );
   }
-  return parseConfigText(text, path);
+  return parseConfigText(text, path, undefined, options);
 }
 
 /** `format` defaults from the origin's extension: `.json` is JSON, anything else YAML. */
@@ -53,6 +57,7 @@ export function parseConfigText(
   text: string,
   origin: string,
   format: 'json' | 'yaml' = extname(origin) === '.json' ? 'json' : 'yaml',
+  options: CompileOptions = {},
 ): LauncherConfig {
   let raw: unknown;
   try {
@@ -69,7 +74,7 @@ export function parseConfigText(
       origin,
     );
   }
-  return compileConfig(raw, origin);
+  return compileConfig(raw, origin, options);
 }
 
 function quickConfig(env: NodeJS.ProcessEnv): LauncherConfig {

@@ -33,6 +33,9 @@ export interface RouteParts {
   dag?: Template;
   conf?: ValueTemplate;
   note?: Template;
+  logicalDate?: Template;
+  dataInterval?: {start: Template; end: Template};
+  asset?: {uri: Template; extra?: ValueTemplate};
 }
 
 /** Matchers and `{{ }}` variables that no event this route can match ever has. */
@@ -104,6 +107,15 @@ function templatesOf(r: RouteParts): [string, Template][] {
   };
   if (r.conf) walk(r.conf, `${r.at}.conf`);
   if (r.note) out.push([`${r.at}.note`, r.note]);
+  if (r.logicalDate) out.push([`${r.at}.logicalDate`, r.logicalDate]);
+  if (r.dataInterval) {
+    out.push([`${r.at}.dataInterval.start`, r.dataInterval.start]);
+    out.push([`${r.at}.dataInterval.end`, r.dataInterval.end]);
+  }
+  if (r.asset) {
+    out.push([`${r.at}.asset.uri`, r.asset.uri]);
+    if (r.asset.extra) walk(r.asset.extra, `${r.at}.asset.extra`);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
  *   our key in a recent event of the asset  duplicate (delivered before)
  *   no asset with this URI                  retry while young (declare it in a DAG), then expired
  *   200                                     triggered (the asset event was created)
+ *   an Airflow with no asset-event API      rejected, saying which (asset-events.ts)
  *   anything else                           as for a DAG run (outcome.ts)
  */
 import type {AirflowApi} from '../airflow/api';

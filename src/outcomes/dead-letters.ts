@@ -18,7 +18,11 @@ export interface DeadLetterRecord {
   outcome: 'rejected' | 'expired' | 'unmatched';
   route?: string;
   environment?: string;
+  /** The DAG a run route triggers; absent for an asset route, which has `assetUri`. */
   dagId?: string;
+  /** The asset URI an asset route's event is on (rendered). */
+  assetUri?: string;
+  /** The run's id; for an asset event, the key it carries in its extra. */
   dagRunId?: string;
   httpStatus?: number;
   responseExcerpt?: string;

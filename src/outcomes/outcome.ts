@@ -9,6 +9,7 @@
  *   429, 5xx, timeout, network, token   retry (the platform redelivers)
  *   401/403/404/405, DAG import errors  retry while the event is young (IAM or a DAG can be fixed), then dead-letter
  *   other 4xx for a body we built       rejected (dead-lettered, never retried)
+ *   what this Airflow cannot take       rejected (asset events before Airflow 2.9)
  *   a retry for an event past maxAge    expired (dead-lettered, not retried forever)
  *
  * Pure: the look-up of our run after an ambiguous conflict is done by the
@@ -61,7 +62,9 @@ export function decideOutcome(
       : {outcome: 'retry', reason};
 
   if (result.kind === 'failure')
-    return retry(`${result.failure}: ${result.message}`);
+    return result.failure === 'unsupported'
+      ? {outcome: 'rejected', reason: result.message}
+      : retry(`${result.failure}: ${result.message}`);
   const {status, body} = result;
   if (status === 200 || status === 201)
     return {outcome: 'triggered', reason: 'DAG run created'};

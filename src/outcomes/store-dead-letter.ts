@@ -13,7 +13,7 @@ import {
 } from '../events/event';
 import type {Logger} from '../logging/logger';
 import {scrubSecrets} from '../logging/secrets';
-import type {RunRequest} from '../routing/render';
+import {runSubject, type RunRequest} from '../routing/render';
 import type {RouteMatch} from '../routing/route';
 import {dagRunId} from '../routing/run-id';
 import type {TriggerResult} from '../airflow/trigger';
@@ -73,7 +73,7 @@ export async function storeDeadLetter(
     reason: outcome.reason,
     route: match?.route.name,
     environment: match?.route.environment,
-    dagId: run?.dagId ?? input.intended?.dagId,
+    ...(run ? runSubject(run) : {dagId: input.intended?.dagId}),
     dagRunId: run?.dagRunId ?? input.intended?.dagRunId,
     httpStatus: result?.kind === 'response' ? result.status : undefined,
     responseExcerpt: responseOf(result),

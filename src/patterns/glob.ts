@@ -7,21 +7,30 @@
  * CPU each (~15 ms for the first, re2js's tables and cold code), paid by every
  * cold start for every glob of the config; the shapes below cost nothing.
  */
-import {lazyRE2, NO_CAPTURES as NONE, type LinearRegex} from './linear-regex';
+import {
+  lazyRE2,
+  NO_CAPTURES as NONE,
+  screened,
+  type LinearRegex,
+} from './linear-regex';
+import {re2SurelyAccepts} from './re2-screen';
 /** Characters that make a glob more than a literal. */
 const SPECIAL = /[*?[{]/;
 
 export function compileGlob(glob: string): LinearRegex {
   const first = glob.search(SPECIAL);
-  return (
-    literalShape(glob, first) ??
+  const shape = literalShape(glob, first);
+  if (shape) return shape;
+  const source = globToRE2(glob);
+  return screened(
     lazyRE2({
-      source: globToRE2(glob),
+      source,
       translate: false,
       dotAll: true,
       prefix: glob.slice(0, first),
       what: `glob ${JSON.stringify(glob)}`,
-    })
+    }),
+    re2SurelyAccepts(source, 're2'),
   );
 }
 

@@ -17,10 +17,14 @@
  * tables, code not yet optimized), which every cold start would pay before
  * its first event. A literal prefix (`^exports/orders/…`, `incoming/…`) is
  * checked first, so a pattern is compiled only once a name could match it.
- * `prepare()` compiles now: `dag-launcher validate` calls it for every pattern.
+ * What RE2 might refuse is compiled when the config is (re2-screen.ts says
+ * which), so a refusal stops the function's startup and `validate` alike.
+ * `prepare()` compiles now: `dag-launcher validate` calls it for every
+ * pattern, a second check on the screen.
  */
 import type * as Re2js from 're2js';
 import {RejectedError} from '../core/errors';
+import {re2SurelyAccepts} from './re2-screen';
 
 export interface LinearRegex {
   /** The named groups (possibly empty) on a match, undefined otherwise. */
@@ -46,13 +50,26 @@ export function compileRegex(source: string): LinearRegex {
       `regex ${JSON.stringify(source)} uses ${refused.what}: RE2, the linear-time engine that runs config patterns, cannot run it. ${refused.fix}`,
     );
   }
-  return lazyRE2({
-    source,
-    translate: true,
-    dotAll: false,
-    prefix: anchoredLiteralPrefix(source),
-    what: `regex ${JSON.stringify(source)}`,
-  });
+  return screened(
+    lazyRE2({
+      source,
+      translate: true,
+      dotAll: false,
+      prefix: anchoredLiteralPrefix(source),
+      what: `regex ${JSON.stringify(source)}`,
+    }),
+    re2SurelyAccepts(source, 'js'),
+  );
+}
+
+/**
+ * A program the screen (re2-screen.ts) cannot vouch for is compiled now,
+ * while the config is compiled: RE2's refusal is then a config problem,
+ * the same at the function's startup as in `validate`.
+ */
+export function screened(re: LinearRegex, sure: boolean): LinearRegex {
+  if (!sure) re.prepare();
+  return re;
 }
 
 export interface RE2Spec {
@@ -106,11 +123,8 @@ function compileRE2(
       /^error parsing regexp: /,
       '',
     );
-    const fix = /repeat count|too large/.test(reason)
-      ? 'RE2 allows repeat counts up to {1000}, nested ones included, and patterns up to a fixed size: use + or * instead of a large {n}, or split the pattern.'
-      : 'RE2 runs JavaScript syntax except backreferences, lookaround and \\p{Property=Value}: rewrite that part.';
     throw new Error(
-      `${spec.what} cannot run on the linear-time engine (RE2): ${reason}. ${fix}`,
+      `${spec.what} cannot run on the linear-time engine (RE2): ${reason}. ${howToFix(reason, spec.translate)}`,
     );
   }
   if (Object.keys(re.namedGroups()).length === 0)
@@ -134,6 +148,23 @@ function compileRE2(
     }
     return out;
   };
+}
+
+/** How to fix what RE2 refused, by its reason; `regex`: a config regex (else a glob). */
+function howToFix(reason: string, regex: boolean): string {
+  if (/repeat count|too large/.test(reason))
+    return 'RE2 allows repeat counts up to {1000}, nested ones included, and patterns up to a fixed size: use + or * instead of a large {n}, or split the pattern.';
+  if (/nests too deeply/.test(reason))
+    return 'RE2 nests groups and repetitions at most 1000 deep: remove the extra parentheses.';
+  if (/character class range/.test(reason))
+    return 'A range runs from the lower character to the higher: write [a-z], not [z-a].';
+  if (/duplicate capture group name/.test(reason))
+    return 'Rename one of the groups: each name is one template variable, captures.NAME.';
+  if (!regex)
+    return "Correct the glob's classes (write at least one character between [ or [! and ]) and its {a,b} alternatives.";
+  if (/invalid escape/.test(reason))
+    return 'RE2 does not read this escape (inside [...], \\b is one): write the character itself, or \\u followed by its 4 hex digits.';
+  return 'RE2 runs JavaScript syntax except backreferences, lookaround and \\p{Property=Value}: rewrite that part.';
 }
 
 /**

@@ -13,22 +13,49 @@ import {excerpt} from '../events/payload';
 import {dataNotJson, type RouteMatch} from './route';
 import {toLogicalDate} from './logical-date';
 
-export interface RunRequest {
+interface Attempted {
   route: string;
   environment: string;
-  dagId: string;
+  /** The run's id; for an asset event, the key in its extra (see AssetEventRequest). */
   dagRunId: string;
+}
+
+/** A DAG run to trigger. */
+export interface DagRunRequest extends Attempted {
+  dagId: string;
   conf: Record<string, unknown>;
   note?: string;
   /** ISO 8601 UTC (logical-date.ts); absent: Airflow's "now" (v2: null). */
   logicalDate?: string;
   dataInterval?: {start: string; end: string};
-  /**
-   * An asset route's event instead of a DAG run (dagId is then ''):
-   * `extra` holds `dag_launcher_event` = dagRunId, the key that makes a
-   * redelivery find the event it created (airflow/asset-events.ts).
-   */
-  asset?: {uri: string; extra: Record<string, unknown>};
+  asset?: undefined;
+}
+
+/**
+ * An asset route's event instead of a DAG run: no DAG, no conf. `extra`
+ * holds `dag_launcher_event` = dagRunId, the key that makes a redelivery
+ * find the event it created (airflow/asset-events.ts).
+ */
+export interface AssetEventRequest extends Attempted {
+  asset: {uri: string; extra: Record<string, unknown>};
+  dagId?: undefined;
+  conf?: undefined;
+  note?: undefined;
+  logicalDate?: undefined;
+  dataInterval?: undefined;
+}
+
+export type RunRequest = DagRunRequest | AssetEventRequest;
+
+/**
+ * What an attempt names on outcome lines, dead letters and the CLI's
+ * reports: its DAG (`dagId`), or for an asset event its URI (`assetUri`).
+ */
+export function runSubject(run: {dagId?: string; asset?: {uri: string}}): {
+  dagId?: string;
+  assetUri?: string;
+} {
+  return run.asset ? {assetUri: run.asset.uri} : {dagId: run.dagId};
 }
 
 /** What a run or asset event is, for log lines: `dag_id run_id` or `asset URI run_id`. */
@@ -132,7 +159,7 @@ function renderAssetEvent(
   config: LauncherConfig,
   match: RouteMatch,
   event: TriggerEvent,
-): RunRequest {
+): AssetEventRequest {
   const {route, context} = match;
   const asset = route.asset!;
   const uri = renderTemplate(asset.uri, context);
@@ -155,9 +182,7 @@ function renderAssetEvent(
   return {
     route: route.name,
     environment: route.environment,
-    dagId: '',
     dagRunId: id,
-    conf: {},
     asset: {uri, extra: full},
   };
 }

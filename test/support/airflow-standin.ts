@@ -12,6 +12,10 @@
  *
  * It exposes the same small surface as the real-Airflow harness (url, api,
  * runs of a DAG), so a test can swap one for the other.
+ *
+ * Asset events (v2, Airflow 3): `addAsset(uri)` registers an asset (Airflow
+ * does when it parses a DAG scheduled on it); GET /assets, GET and POST
+ * /assets/events answer like Airflow's, events kept in `assetEvents`.
  */
 import {
   createServer,
@@ -32,6 +36,14 @@ export interface StoredRun {
   conf: Record<string, unknown>;
   logical_date: string | null;
   note: string | null;
+}
+
+export interface StoredAssetEvent {
+  id: number;
+  asset_id: number;
+  uri: string;
+  extra: Record<string, unknown>;
+  timestamp: string;
 }
 
 export interface Fault {
@@ -65,6 +77,10 @@ export class AirflowStandIn {
   }[] = [];
   readonly invalidRequests: {path: string; errors: unknown}[] = [];
   readonly faults: Fault[] = [];
+  readonly assets = new Map<string, number>();
+  readonly assetEvents: StoredAssetEvent[] = [];
+  /** What GET /version answers; default the Airflow the spec comes from. */
+  version?: string;
   /** DAGs whose next trigger meets another run with the same logical date. */
   private readonly logicalDateTaken = new Set<string>();
   /** When set, only `Authorization: Bearer <expectedToken()>` is admitted (401 otherwise). */
@@ -91,6 +107,13 @@ export class AirflowStandIn {
 
   runsOf(dagId: string): StoredRun[] {
     return this.runs.get(dagId) ?? [];
+  }
+
+  /** Airflow knows the asset once a DAG scheduled on it is parsed. */
+  addAsset(uri: string): number {
+    const id = this.assets.get(uri) ?? this.assets.size + 1;
+    this.assets.set(uri, id);
+    return id;
   }
 
   /** The next trigger of `dagId` is refused because another run holds its logical date. */
@@ -121,9 +144,14 @@ export class AirflowStandIn {
         get_dag_run: (c, _req, res) => this.getDagRun(c, res as ServerResponse),
         get_version: (_c, _req, res) =>
           json(res as ServerResponse, 200, {
-            version: this.api === 'v1' ? '2.11.2' : '3.3.2',
+            version: this.version ?? (this.api === 'v1' ? '2.11.2' : '3.3.2'),
             git_version: null,
           }),
+        get_assets: (c, _req, res) => this.getAssets(c, res as ServerResponse),
+        get_asset_events: (c, _req, res) =>
+          this.getAssetEvents(c, res as ServerResponse),
+        create_asset_event: (c, _req, res) =>
+          this.createAssetEvent(c, res as ServerResponse),
         validationFail: (c, req, res) => {
           this.invalidRequests.push({
             path: (req as IncomingMessage).url ?? '',
@@ -320,6 +348,45 @@ export class AirflowStandIn {
             type: 'https://airflow.apache.org/docs/apache-airflow/2.11.2/stable-rest-api-ref.html#section/Errors/NotFound',
           },
     );
+  }
+
+  private getAssets(c: Context, res: ServerResponse): void {
+    const prefix = String(c.request.query.uri_prefix_pattern ?? '');
+    const assets = [...this.assets]
+      .filter(([uri]) => uri.startsWith(prefix))
+      .map(([uri, id]) => ({id, name: uri, uri, group: 'asset', extra: {}}));
+    json(res, 200, {assets, total_entries: assets.length});
+  }
+
+  private getAssetEvents(c: Context, res: ServerResponse): void {
+    const id = Number(c.request.query.asset_id);
+    const limit = Number(c.request.query.limit ?? 50);
+    const events = this.assetEvents
+      .filter(e => e.asset_id === id)
+      .reverse() // newest first, as order_by=-timestamp asks
+      .slice(0, limit);
+    json(res, 200, {asset_events: events, total_entries: events.length});
+  }
+
+  private createAssetEvent(c: Context, res: ServerResponse): void {
+    const body = c.request.requestBody as {
+      asset_id: number;
+      extra?: Record<string, unknown>;
+    };
+    const uri = [...this.assets].find(([, id]) => id === body.asset_id)?.[0];
+    if (uri === undefined)
+      return json(res, 404, {
+        detail: `Asset with ID \`${body.asset_id}\` not found`,
+      });
+    const event: StoredAssetEvent = {
+      id: this.assetEvents.length + 1,
+      asset_id: body.asset_id,
+      uri,
+      extra: body.extra ?? {},
+      timestamp: new Date().toISOString(),
+    };
+    this.assetEvents.push(event);
+    json(res, 200, event);
   }
 
   private getDag(c: Context, res: ServerResponse): void {

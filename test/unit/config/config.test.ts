@@ -589,3 +589,150 @@ test('an environment url with user info, a query or a fragment is refused, sayin
     'https://proxy.example.com/airflow',
   );
 });
+
+test('logicalDate, dataInterval and asset templates are checked for the other event kind too', () => {
+  const one = (route: Record<string, unknown>) =>
+    problems({environments: env, routes: [{name: 'r', ...route}]});
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      {dag: 'd', match: {type: 'pubsub'}, logicalDate: '{{ timeCreated }}'},
+      /^routes\.0\.logicalDate: \{\{ timeCreated \}\} reads 'timeCreated', a Cloud Storage variable, but this route matches only Pub\/Sub events \(match\.type: pubsub\), so it never has a value; use a Pub\/Sub variable .* or add '\| default: \.\.\.'$/,
+    ],
+    [
+      {
+        dag: 'd',
+        match: {type: 'storage'},
+        logicalDate: '{{ event.time }}',
+        dataInterval: {start: '{{ json.from }}', end: '{{ event.time }}'},
+      },
+      /^routes\.0\.dataInterval\.start: \{\{ json\.from \}\} reads 'json', a Pub\/Sub variable, but this route matches only Cloud Storage events/,
+    ],
+    [
+      {
+        dag: 'd',
+        match: {bucket: 'lake'},
+        logicalDate: '{{ event.time }}',
+        dataInterval: {start: '{{ event.time }}', end: '{{ attributes.end }}'},
+      },
+      /^routes\.0\.dataInterval\.end: \{\{ attributes\.end \}\} reads 'attributes', a Pub\/Sub variable, .*\(match\.bucket is a Cloud Storage field\)/,
+    ],
+    [
+      {asset: {uri: 'gs://lake/{{ bucket }}'}, match: {type: 'pubsub'}},
+      /^routes\.0\.asset\.uri: \{\{ bucket \}\} reads 'bucket', a Cloud Storage variable, but this route matches only Pub\/Sub events/,
+    ],
+    [
+      {
+        asset: {uri: 'gs://lake/sales', extra: {file: {name: '{{ name }}'}}},
+        match: {topic: 'sales'},
+      },
+      /^routes\.0\.asset\.extra\.file\.name: \{\{ name \}\} reads 'name', a Cloud Storage variable, .*\(match\.topic is a Pub\/Sub field\)/,
+    ],
+  ];
+  for (const [route, re] of cases) {
+    const p = one(route);
+    assert.equal(p.length, 1, p.join('\n'));
+    assert.match(p[0]!, re);
+    assert.match(p[0]!, FIX);
+  }
+  // `| default` and both-kind routes stay accepted.
+  for (const route of [
+    {
+      asset: {uri: 'gs://lake/{{ name | default: "x" }}'},
+      match: {type: 'pubsub'},
+    },
+    {dag: 'd', match: {type: 'storage'}, logicalDate: '{{ timeCreated }}'},
+    {
+      dag: 'd',
+      match: {type: ['storage', 'pubsub']},
+      logicalDate: '{{ event.time }}',
+    },
+  ])
+    assert.equal(
+      compileConfig({environments: env, routes: [{name: 'r', ...route}]}, 't')
+        .routes.length,
+      1,
+      JSON.stringify(route),
+    );
+});
+
+test('an asset route on an environment whose API cannot create asset events is refused, saying what to do; auto, v1 and v2 are accepted', () => {
+  const composer = 'projects/p/locations/l/environments/e';
+  const withApi = (environment: Record<string, unknown>) => ({
+    environments: {lake: environment},
+    routes: [{name: 'sales', asset: {uri: 'gs://lake/sales'}}],
+  });
+  const experimental = problems(
+    withApi({url: 'https://airflow.example.com', api: 'experimental'}),
+  );
+  assert.deepEqual(experimental, [
+    "routes.0.asset: environment 'lake' uses api: experimental (Airflow 1.10's API), which cannot create asset events; use api: v1 (Airflow 2.9+), v2 (Airflow 3) or auto for that environment, or trigger the DAGs with dag: routes instead",
+  ]);
+  const cli = problems(withApi({composer, api: 'composer-cli'}));
+  assert.equal(cli.length, 1, cli.join('\n'));
+  assert.match(
+    cli[0]!,
+    /^routes\.0\.asset: environment 'lake' uses api: composer-cli, and the Airflow CLI it runs has no command that creates an asset event; trigger the DAGs scheduled on the asset with dag: routes instead/,
+  );
+  for (const line of [...experimental, ...cli]) assert.match(line, FIX);
+  // Listed with the route's other problems, in one pass.
+  const many = problems({
+    environments: {lake: {composer, api: 'composer-cli'}},
+    routes: [
+      {
+        name: 'sales',
+        asset: {uri: 'gs://lake/{{ json.table }}'},
+        match: {type: 'storage', name: {regex: '^x(?:(?:a{100}){100})$'}},
+        note: 'n',
+      },
+    ],
+  });
+  for (const re of [
+    /^routes\.0\.asset: environment 'lake' uses api: composer-cli/,
+    /^routes\.0\.note: an asset event has no note/,
+    /^routes\.0\.match\.name: regex .* cannot run on the linear-time engine \(RE2\): invalid repeat count/,
+    /^routes\.0\.asset\.uri: \{\{ json\.table \}\} reads 'json', a Pub\/Sub variable/,
+  ])
+    assert.ok(
+      many.some(l => re.test(l)),
+      `missing ${re} in\n${many.join('\n')}`,
+    );
+  assert.equal(many.length, 4, many.join('\n'));
+  for (const environment of [
+    {url: 'https://airflow.example.com'},
+    {url: 'https://airflow.example.com', api: 'v1'},
+    {url: 'https://airflow.example.com', api: 'v2'},
+    {composer},
+  ])
+    assert.ok(
+      compileConfig(withApi(environment), 't').routes[0]!.asset,
+      JSON.stringify(environment),
+    );
+});
+
+test('what RE2 refuses is a problem of the config itself, in the same list as the others, whoever compiles it', () => {
+  const p = problems({
+    environments: env,
+    routes: [
+      {name: 'r', dag: 'd', dga: 'typo'},
+      {
+        name: 'nested',
+        dag: 'd',
+        match: {name: {regex: '^x(?:(?:a{100}){100})$'}},
+      },
+      {name: 'range', dag: 'd', match: {name: {glob: 'in/[z-a]*.csv'}}},
+    ],
+    requestTimeout: '2m',
+  });
+  for (const re of [
+    /^routes\.0: unknown key 'dga'/,
+    /^routes\.1\.match\.name: regex "\^x\(\?:\(\?:a\{100\}\)\{100\}\)\$" cannot run on the linear-time engine \(RE2\): invalid repeat count: `\{100\}`\. RE2 allows repeat counts up to \{1000\}, nested ones included/,
+    /^routes\.2\.match\.name: glob "in\/\[z-a\]\*\.csv" cannot run on the linear-time engine \(RE2\): invalid character class range: `z-a`\. A range runs from the lower character to the higher: write \[a-z\], not \[z-a\]\.$/,
+    /^requestTimeout: 120000ms must be below functionTimeout 60000ms/,
+  ])
+    assert.ok(
+      p.some(l => re.test(l)),
+      `missing ${re} in\n${p.join('\n')}`,
+    );
+  assert.equal(p.length, 4, p.join('\n'));
+  for (const line of p) assert.match(line, FIX, `no fix in: ${line}`);
+});

@@ -187,11 +187,43 @@ test('regexes RE2 cannot run are refused at compile, saying why and how to fix',
   );
 });
 
-test('what only RE2 itself refuses: prepare() says why; first use rejects the route, never a crash loop', () => {
-  const nested = compileMatcher({regex: '^x(?:(?:a{100}){100})$'});
+test('what only RE2 itself refuses is refused when the pattern is compiled, with why and how to fix', () => {
+  const refusals: [MatcherSpec, RegExp][] = [
+    [
+      {regex: '^x(?:(?:a{100}){100})$'},
+      /regex .* cannot run on the linear-time engine \(RE2\): invalid repeat count.*up to \{1000\}, nested ones included/,
+    ],
+    [
+      {regex: '^[\\b]$'},
+      /invalid escape sequence.*inside \[\.\.\.\], \\b is one\): write the character itself/,
+    ],
+    [
+      {regex: `^${'('.repeat(1001)}a${')'.repeat(1001)}$`},
+      /nests too deeply\. RE2 nests groups and repetitions at most 1000 deep: remove the extra parentheses/,
+    ],
+    [
+      {glob: 'in/[z-a]*.csv'},
+      /glob "in\/\[z-a\]\*\.csv" cannot run .*invalid character class range.*write \[a-z\], not \[z-a\]/,
+    ],
+    [{glob: 'in/[!]'}, /Correct the glob's classes/],
+  ];
+  for (const [spec, message] of refusals)
+    assert.throws(() => compileMatcher(spec), message, JSON.stringify(spec));
+  compileMatcher({regex: '^ok$'}).prepare();
+  compileMatcher({glob: 'in/**/*_*.csv'}).prepare();
+});
+
+test('the lazy program (behind the compile-time check): prepare() says why; first use rejects, never a crash loop', () => {
+  const nested = lazyRE2({
+    source: '^x(?:(?:a{100}){100})$',
+    translate: true,
+    dotAll: false,
+    prefix: 'x',
+    what: 'regex',
+  });
   assert.throws(
     () => nested.prepare(),
-    /cannot run on the linear-time engine \(RE2\): invalid repeat count.*up to \{1000\}, nested ones included/,
+    /cannot run on the linear-time engine \(RE2\): invalid repeat count/,
   );
   // A name that cannot match (its literal prefix differs) needs no program.
   assert.equal(nested.match('y'), undefined);
@@ -200,6 +232,4 @@ test('what only RE2 itself refuses: prepare() says why; first use rejects the ro
     (err: Error) =>
       err instanceof PatternRefusedError && err instanceof RejectedError,
   );
-  compileMatcher({regex: '^ok$'}).prepare();
-  compileMatcher({glob: 'in/**/*_*.csv'}).prepare();
 });

@@ -4,7 +4,7 @@ import {toLogicalDate} from '../../../src/routing/logical-date';
 import {RejectedError} from '../../../src/core/errors';
 import {normalizeEvent} from '../../../src/events/normalize';
 import {routeEvent} from '../../../src/routing/route';
-import {renderRun} from '../../../src/routing/render';
+import {renderRun, type DagRunRequest} from '../../../src/routing/render';
 import {apiV1, apiV1ExecutionDate} from '../../../src/airflow/api-v1';
 import {apiV2} from '../../../src/airflow/api-v2';
 import {apiExperimental} from '../../../src/airflow/api-experimental';
@@ -65,7 +65,8 @@ function render(route: Record<string, unknown>) {
   const config = configWith([{name: 'r', ...route}]);
   const event = normalizeEvent(partition);
   const [m] = routeEvent(config, event);
-  return {run: renderRun(config, m!, event), config};
+  // These routes trigger DAGs: a DAG run request.
+  return {run: renderRun(config, m!, event) as DagRunRequest, config};
 }
 
 const byPartition = {

@@ -2,7 +2,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {normalizeEvent} from '../../../src/events/normalize';
 import {routeEvent} from '../../../src/routing/route';
-import {renderRun} from '../../../src/routing/render';
+import {renderRun, type DagRunRequest} from '../../../src/routing/render';
 import {RejectedError, TemplateError} from '../../../src/core/errors';
 import {configWith} from '../../support/config';
 import {
@@ -19,7 +19,8 @@ function render(
   const config = configWith([{name: 'r', ...route}], extra);
   const event = normalizeEvent(delivered);
   const [m] = routeEvent(config, event);
-  return renderRun(config, m!, event);
+  // These routes trigger DAGs: a DAG run request.
+  return renderRun(config, m!, event) as DagRunRequest;
 }
 
 const csv = storageCloudEvent(
