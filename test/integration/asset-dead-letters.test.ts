@@ -10,17 +10,16 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFile} from 'node:child_process';
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {Writable} from 'node:stream';
 import {AirflowStandIn} from '../support/airflow-standin';
 import {MetadataServerStandIn} from '../support/metadata-server';
 import {FunctionProcess} from '../support/function-process';
 import {GcsEmulator} from '../support/gcs-emulator';
 import {storageCloudEvent, storageData} from '../support/events';
-import {REPO} from '../support/paths';
+import {runCli} from '../support/cli';
 import {dagRunId} from '../../src/routing/run-id';
 import {normalizeEvent} from '../../src/events/normalize';
 import {compileConfig} from '../../src/config/compile';
@@ -82,31 +81,13 @@ describe('asset routes: outcome lines, dead letters and replay name the asset', 
     await md?.stop();
   });
 
-  const replay = async (...args: string[]) => {
-    const stdout = await new Promise<string>(done => {
-      execFile(
-        process.execPath,
-        [
-          resolve(REPO, 'dist/src/cli/main.js'),
-          'replay',
-          `gs://${BUCKET}/launcher/`,
-          '--config',
-          configPath,
-          ...args,
-        ],
-        {
-          env: {PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env},
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-        (_err, out) => done(out),
-      );
-    });
-    return stdout
-      .trim()
-      .split('\n')
-      .map(l => JSON.parse(l) as Record<string, unknown>);
-  };
+  const replay = async (...args: string[]) =>
+    (
+      await runCli(
+        ['replay', `gs://${BUCKET}/launcher/`, '--config', configPath, ...args],
+        env,
+      )
+    ).lines();
 
   test('an expired asset event: the line and the record carry assetUri and no dagId; replay creates it once the asset exists', async () => {
     const ce = storageCloudEvent(storageData('sales/2026-11-20.csv'), {

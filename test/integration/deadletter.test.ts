@@ -6,10 +6,9 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFile} from 'node:child_process';
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {AirflowStandIn} from '../support/airflow-standin';
 import {MetadataServerStandIn} from '../support/metadata-server';
 import {FunctionProcess} from '../support/function-process';
@@ -19,7 +18,7 @@ import {
   storageCloudEvent,
   storageData,
 } from '../support/events';
-import {REPO} from '../support/paths';
+import {runCli} from '../support/cli';
 import {dagRunId} from '../../src/routing/run-id';
 import {normalizeEvent} from '../../src/events/normalize';
 import {VERSION} from '../../src/core/version';
@@ -186,35 +185,11 @@ describe('dead letters in Cloud Storage, and replay', () => {
 
   // Asynchronously: the stand-ins it talks to live in this process.
   const replay = async (...args: string[]) => {
-    const r = await new Promise<{
-      status: number | null;
-      stdout: string;
-      stderr: string;
-    }>(done => {
-      const child = execFile(
-        process.execPath,
-        [
-          resolve(REPO, 'dist/src/cli/main.js'),
-          'replay',
-          `gs://${BUCKET}/launcher/`,
-          '--config',
-          configPath,
-          ...args,
-        ],
-        {
-          env: {PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env},
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-        (_err, stdout, stderr) =>
-          done({status: child.exitCode, stdout, stderr}),
-      );
-    });
-    const lines = r.stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(l => JSON.parse(l) as Record<string, unknown>);
+    const r = await runCli(
+      ['replay', `gs://${BUCKET}/launcher/`, '--config', configPath, ...args],
+      env,
+    );
+    const lines = r.lines();
     // The timing fields (elapsedMs, recordsPerSecond) vary; the rest is asserted.
     const {elapsedMs, recordsPerSecond, ...summary} = lines.at(-1)!
       .summary as Record<string, number>;
