@@ -47,9 +47,10 @@ export async function lookupDagRun(
 
 /**
  * One GET: of the run itself (`own`), of a list to search (`listed`), or of
- * the run through the stable API beside the target's own (`direct`), which
- * counts only when the server answers as the stable API does (JSON: 200,
- * or a 404 problem saying the run is not found).
+ * the run through the stable API beside the target's own (`direct`), whose
+ * 404 counts only as the stable API's "not found" problem: any other 404
+ * means the server has no stable API. Any other failure (5xx, 429, a
+ * timeout) is a failed look-up, retried, and says nothing about the server.
  */
 async function getRun(
   target: AirflowTarget,
@@ -67,12 +68,12 @@ async function getRun(
       excerpt: serverExcerpt,
       onChunk: search?.feed,
     });
-    if (how === 'direct') {
+    if (how === 'direct' && res.status === 404) {
+      // Airflow 2's "DAGRun not found" is a JSON problem; a server without the stable API answers its own 404 page.
       const json = /json/i.test(String(res.headers['content-type'] ?? ''));
-      if (res.status === 200 && json) return {kind: 'found', path};
-      if (res.status === 404 && json && /not found/i.test(res.body))
-        return {kind: 'absent', path, status: 404};
-      return NOT_STABLE_API;
+      return json && /not found/i.test(res.body)
+        ? {kind: 'absent', path, status: 404}
+        : NOT_STABLE_API;
     }
     if (res.status === 200)
       return search && !search.found()

@@ -66,6 +66,29 @@ test('Airflow 2: the one run is asked through the stable API, found or not found
   }
 });
 
+test('a fault on the stable API (503) is a failed look-up, retried, and the next look-up asks the stable API again', async () => {
+  let calls = 0;
+  const s = await serve(() =>
+    calls++ === 0
+      ? {status: 503, type: 'text/html', body: 'Service Unavailable'}
+      : {status: 200, type: 'application/json', body: '{"dag_run_id":"ours"}'},
+  );
+  try {
+    const t = target(s.url);
+    assert.equal(
+      (await lookupDagRun(t, {dagId: 'd', dagRunId: 'ours'})).kind,
+      'failed',
+    );
+    assert.equal(
+      (await lookupDagRun(t, {dagId: 'd', dagRunId: 'ours'})).kind,
+      'found',
+    );
+    assert.deepEqual(s.paths, [ONE('ours'), ONE('ours')]);
+  } finally {
+    s.server.close();
+  }
+});
+
 test('Airflow 1.10 (no stable API, an HTML 404): the run list is searched, and the server is not asked the stable API again', async () => {
   const s = await serve(path =>
     path === LIST
