@@ -79,7 +79,7 @@ export class FunctionProcess {
       [
         main,
         '--target=launchDag',
-        '--signature-type=cloudevent',
+        '--signature-type=http',
         ...source,
         `--port=${port}`,
       ],
