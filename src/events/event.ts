@@ -78,7 +78,13 @@ export interface TriggerEvent {
    * Set when a Cloud Storage Pub/Sub notification was read as a Storage
    * event: the message that carried it (id, subscription, topic).
    */
-  notification?: {messageId: string; topic?: string; subscription?: string};
+  notification?: {
+    messageId: string;
+    topic?: string;
+    subscription?: string;
+    /** `NONE`: the object resource (content type, size, metadata, …) was not sent. */
+    payloadFormat?: string;
+  };
   storage?: StorageObject;
   pubsub?: PubsubMessage;
 }

@@ -92,6 +92,7 @@ export function storageEventFromNotification(
       messageId: message.messageId,
       topic: message.topic,
       subscription: message.subscription,
+      payloadFormat: a.payloadFormat,
     },
   };
 }

@@ -74,10 +74,17 @@ export function whyNotMatched(route: Route, event: TriggerEvent): string {
         : 'a Storage event has no message data';
     if (notJson) return `${at}: ${c.field}: ${notJson}`;
     return value === undefined
-      ? `${at}: ${c.field} is absent, expected ${c.matcher.describe}`
+      ? `${at}: ${c.field} is absent, expected ${c.matcher.describe}${withoutResource(event)}`
       : `${at}: ${c.field} did not match ${c.matcher.describe}`;
   }
   return `${at}: matched`;
+}
+
+/** A Storage notification sent without the object resource has only the bucket, name and generation. */
+function withoutResource(event: TriggerEvent): string {
+  return event.notification?.payloadFormat === 'NONE'
+    ? ' (the Cloud Storage notification was created with --payload-format=none, so it carries only the bucket, object name and generation; recreate it with --payload-format=json)'
+    : '';
 }
 
 /** For a Pub/Sub message whose data is not JSON: what it is instead, with a short excerpt; else undefined. */

@@ -124,7 +124,26 @@ export function admitLargeBodies(
       response: ServerResponse;
     };
     keepBodyRaw(request); // the function reads the body itself: events/body.ts says why
+    escapeStrayPercents(request);
     admission.onRequest(request, response);
   });
   return admission;
+}
+
+/**
+ * The framework's router decodes the path (`/{*splat}`) with
+ * decodeURIComponent, and a path it cannot decode (a `%` not followed by
+ * two hex digits, `%FF` which is not UTF-8: a push endpoint's path, a
+ * hand-made request) makes it answer a plain-text 400 with a URIError
+ * stack, which a push subscription redelivers forever. Such a path is taken
+ * literally (every `%` as `%25`): the function reads the path it was sent.
+ */
+export function escapeStrayPercents(req: {url?: string}): void {
+  const url = req.url;
+  if (url === undefined || !url.includes('%')) return;
+  try {
+    decodeURIComponent(url);
+  } catch {
+    req.url = url.replaceAll('%', '%25');
+  }
 }

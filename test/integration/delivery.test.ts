@@ -188,6 +188,30 @@ describe('malformed deliveries and log hygiene under functions-framework', () =>
     assert.equal(line!.outcome, 'triggered');
   });
 
+  test('a push to a path the router cannot decode (a stray %, %FF): read literally and triggered, not a plain-text 400', async () => {
+    for (const [path, id] of [
+      ['/projects/acme/topics/100%', 'pct-1'],
+      ['/projects/acme/topics/%FF', 'pct-2'],
+    ]) {
+      const res = await fetch(`${fn.url}${path}`, {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({
+          subscription: 'projects/acme/subscriptions/push',
+          message: {
+            data: 'e30=',
+            messageId: id,
+            publishTime: new Date().toISOString(),
+          },
+        }),
+      });
+      assert.equal(res.status, 204, path);
+      const [line] = await fn.waitOutcomes({eventId: id});
+      assert.ok(line, `an outcome for ${path}`);
+    }
+    assertOnlyJsonLines();
+  });
+
   test('a GET: 405 and one JSON line, not a 500', async () => {
     const res = await fetch(`${fn.url}/projects/p?x=%0A{"severity":"ERROR"}`);
     assert.equal(res.status, 405);

@@ -49,6 +49,33 @@ test('each route says why it did not match: the first failing condition, and "da
   );
 });
 
+test('a Storage notification sent with --payload-format=none: a route on its content type says the resource was not sent and how to send it', () => {
+  const config = configWith([
+    {
+      name: 'csv',
+      match: {type: 'storage', contentType: 'text/csv'},
+      dag: 'd',
+    },
+  ]);
+  const event = normalizeEvent(
+    pubsubCloudEvent(
+      '',
+      {
+        eventType: 'OBJECT_FINALIZE',
+        payloadFormat: 'NONE',
+        bucketId: 'landing',
+        objectId: 'in/a.csv',
+        objectGeneration: '7',
+      },
+      {id: 'note-none'},
+    ),
+  );
+  assert.equal(event.kind, 'storage');
+  assert.deepEqual(unmatchedReasons(config, event), [
+    'route csv: contentType is absent, expected "text/csv" (the Cloud Storage notification was created with --payload-format=none, so it carries only the bucket, object name and generation; recreate it with --payload-format=json)',
+  ]);
+});
+
 test('a {{ json.dag }} route on data that is not JSON is rejected saying so, not "add | default"', () => {
   const config = configWith([
     {name: 'bare', dag: '{{ json.dag }}', allowedDags: ['load']},
