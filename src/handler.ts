@@ -270,7 +270,10 @@ export function attempt(
     return paused instanceof Promise ? paused.then(done) : done(paused);
   };
   const send = run.asset
-    ? () => emitAssetEvent(target, run)
+    ? () =>
+        emitAssetEvent(target, run, {
+          deadline: started + deliveryBudgetMs(deps.config.functionTimeoutMs),
+        })
     : target.environment.api === 'composer-cli'
       ? () => triggerByComposerCli(target, run)
       : () => triggerDagRun(target, run);

@@ -8,34 +8,105 @@
  * second one (and run the scheduled DAGs twice). The launcher puts its own
  * key in `extra` (`dag_launcher_event`, the route's dag_run_id for the
  * event) and, before creating, reads the asset's latest LOOKBACK events
- * (one GET, newest first) for it: found = the event was delivered before.
- * What remains (README "Asset events"): two deliveries of one event at the
- * same moment both find nothing and both create; and an event redelivered
- * after more than LOOKBACK newer events of that asset is not found.
+ * (one GET, newest first, searched for the key as it streams in: the list
+ * is larger than any excerpt kept) for it: found = the event was delivered
+ * before.
+ *
+ * Two narrowings of the check-then-create race, measured by the soak:
+ * deliveries of one event on one instance take turns (the second looks only
+ * once the first has finished, and finds its event); and a POST that timed
+ * out, which Airflow may still commit after the launcher stopped waiting, is
+ * looked for once more after one more request timeout (when the delivery's
+ * budget has room) before the delivery gives up, so a redelivery that comes
+ * after it finds the event instead of racing the late commit.
+ * What remains (README "Asset events"): deliveries of one event in flight at
+ * the same moment on two instances both find nothing and both create; a
+ * create that Airflow commits later than that second look; and an event
+ * redelivered after more than LOOKBACK newer events of that asset.
  *
  * Returns what Airflow said as a TriggerResult; outcomes/asset-outcome.ts
  * decides. Like trigger.ts it never throws.
  */
-import {errorCode, httpRequest, HttpTimeoutError} from '../core/http';
+import {
+  errorCode,
+  httpRequest,
+  HttpTimeoutError,
+  type HttpRequest,
+} from '../core/http';
 import {ASSET_EVENT_KEY, type AssetEventRequest} from '../routing/render';
+import {fieldSearch} from './lookup-run';
 import type {AirflowTarget, TriggerResult} from './trigger';
 import {settleDiscovery} from './trigger';
 
 /** Recent events read per asset before creating one: one page of Airflow's API. */
 export const LOOKBACK = 100;
+/**
+ * The asset look-up's answer is kept up to this size and parsed (once per
+ * URI per instance: v2 lists up to LOOKBACK assets whose URI starts with
+ * ours, each with its scheduled DAGs and tasks). The events list is never
+ * kept: it is searched for our key as it streams in (LOOKBACK events with
+ * extras of up to maxConfBytes each).
+ */
+const ASSET_BODY_MAX = 1024 * 1024;
 
 export type AssetEventResult = TriggerResult & {
-  /** `existing`: our key is in a recent event; `unknown-asset`: Airflow has no asset with this URI. */
-  asset?: 'existing' | 'unknown-asset';
+  /**
+   * `existing`: our key is in a recent event; `created-late`: the POST timed
+   * out and a look-up after it found our event; `unknown-asset`: Airflow has
+   * no asset with this URI.
+   */
+  asset?: 'existing' | 'created-late' | 'unknown-asset';
   /** The GET or POST that answered. */
   path?: string;
 };
 
 const assetIds = new WeakMap<AirflowTarget, Map<string, number>>();
 
-export async function emitAssetEvent(
+/** The attempt in progress per environment and event key on this instance: the next one waits for it. */
+const inFlight = new Map<string, Promise<AssetEventResult>>();
+
+export interface AssetEventOptions {
+  /** performance.now() by which this attempt must be done: bounds the look-up after a timed-out POST. */
+  deadline?: number;
+}
+
+/**
+ * Creates the asset event of `run` unless a recent event of the asset
+ * carries its key. Attempts for the same event on this instance run one
+ * after the other.
+ */
+export function emitAssetEvent(
   target: AirflowTarget,
   run: AssetEventRequest,
+  options: AssetEventOptions = {},
+): Promise<AssetEventResult> {
+  const key = `${target.environment.name}\u0000${run.dagRunId}`;
+  const prior = inFlight.get(key);
+  const queued = performance.now();
+  const mine = (prior ?? Promise.resolve()).then(() =>
+    prior &&
+    options.deadline !== undefined &&
+    performance.now() + target.timeoutMs > options.deadline
+      ? {
+          kind: 'failure' as const,
+          failure: 'timeout' as const,
+          message:
+            'another delivery of this event on this instance was in progress until this one ran out of time',
+          latencyMs: Math.round(performance.now() - queued),
+        }
+      : emitOnce(target, run, options),
+  );
+  inFlight.set(key, mine);
+  void mine.then(() => {
+    if (inFlight.get(key) === mine) inFlight.delete(key);
+  });
+  return mine;
+}
+
+async function emitOnce(
+  target: AirflowTarget,
+  run: AssetEventRequest,
+  options: AssetEventOptions,
 ): Promise<AssetEventResult> {
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
@@ -60,8 +131,13 @@ export async function emitAssetEvent(
   } catch (err) {
     return failure('credentials', err, since());
   }
-  const call = (path: string, body?: unknown) =>
+  const call = (
+    path: string,
+    body?: unknown,
+    read: Pick<HttpRequest, 'excerptMax' | 'onChunk'> = {},
+  ) =>
     httpRequest(target.environment.url + path, {
+      ...read,
       method: body === undefined ? 'GET' : 'POST',
       headers: {
         ...headers,
@@ -79,9 +155,9 @@ export async function emitAssetEvent(
     if (id === undefined) {
       const path =
         api === 'v2'
-          ? `/api/v2/assets?uri_prefix_pattern=${encodeURIComponent(uri)}&limit=${LOOKBACK}`
+          ? `/api/v2/assets?uri_prefix_pattern=${encodeURIComponent(uri)}&order_by=uri&limit=${LOOKBACK}`
           : `/api/v1/datasets/${encodeURIComponent(uri)}`;
-      const res = await call(path);
+      const res = await call(path, undefined, {excerptMax: ASSET_BODY_MAX});
       if (res.status === 404 && api === 'v1')
         return unknown(uri, path, since());
       if (res.status !== 200) return response(res, path, since());
@@ -94,9 +170,16 @@ export async function emitAssetEvent(
       api === 'v2'
         ? `/api/v2/assets/events?asset_id=${id}&order_by=-timestamp&limit=${LOOKBACK}`
         : `/api/v1/datasets/events?dataset_id=${id}&order_by=-timestamp&limit=${LOOKBACK}`;
-    const list = await call(listPath);
+    const lookFor = () => {
+      const search = fieldSearch(ASSET_EVENT_KEY, run.dagRunId);
+      return call(listPath, undefined, {onChunk: search.feed}).then(res => ({
+        res,
+        found: res.status === 200 && search.found(),
+      }));
+    };
+    const {res: list, found} = await lookFor();
     if (list.status !== 200) return response(list, listPath, since());
-    if (hasKey(list.body, api, run.dagRunId))
+    if (found)
       return {
         kind: 'response',
         status: 200,
@@ -108,10 +191,33 @@ export async function emitAssetEvent(
     // 3. Create it.
     const postPath =
       api === 'v2' ? '/api/v2/assets/events' : '/api/v1/datasets/events';
-    const res = await call(
-      postPath,
-      api === 'v2' ? {asset_id: id, extra} : {dataset_uri: uri, extra},
-    );
+    let res;
+    try {
+      res = await call(
+        postPath,
+        api === 'v2' ? {asset_id: id, extra} : {dataset_uri: uri, extra},
+      );
+    } catch (err) {
+      if (!(err instanceof HttpTimeoutError)) throw err;
+      // Airflow may commit it after we stopped waiting: look again after one more timeout.
+      const wait = Math.min(
+        target.timeoutMs,
+        (options.deadline ?? 0) - performance.now() - target.timeoutMs,
+      );
+      if (wait < 100) throw err;
+      await new Promise(r => setTimeout(r, wait));
+      const again = await lookFor().catch(() => undefined);
+      if (again?.found)
+        return {
+          kind: 'response',
+          status: 200,
+          body: '',
+          latencyMs: since(),
+          asset: 'created-late',
+          path: listPath,
+        };
+      throw err;
+    }
     if (res.status === 404) {
       ids.delete(uri); // the asset went away: look it up again next time
       return unknown(uri, postPath, since());
@@ -174,19 +280,6 @@ function assetIdIn(
       : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function hasKey(body: string, api: 'v1' | 'v2', key: string): boolean {
-  try {
-    const data = JSON.parse(body) as Record<
-      string,
-      {extra?: Record<string, unknown> | null}[] | undefined
-    >;
-    const events = data[api === 'v2' ? 'asset_events' : 'dataset_events'] ?? [];
-    return events.some(e => e.extra?.[ASSET_EVENT_KEY] === key);
-  } catch {
-    return false;
   }
 }
 

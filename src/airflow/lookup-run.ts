@@ -58,7 +58,7 @@ async function getRun(
   how: 'own' | 'listed' | 'direct',
   dagRunId: string,
 ): Promise<RunLookup | typeof NOT_STABLE_API> {
-  const search = how === 'listed' ? listSearch(dagRunId) : undefined;
+  const search = how === 'listed' ? fieldSearch('run_id', dagRunId) : undefined;
   try {
     const headers = target.auth.ready?.() ?? (await target.auth.headers());
     const res = await httpRequest(target.environment.url + path, {
@@ -99,17 +99,21 @@ async function getRun(
 }
 
 /**
- * Finds `"run_id": "<ours>"` in a JSON list fed chunk by chunk, keeping only
- * a tail long enough to hold a match cut between two chunks. Run ids are
- * limited to characters JSON never escapes, so the raw text is compared.
+ * Finds `"<field>": "<value>"` (e.g. `"run_id": "<ours>"`) in a JSON list fed
+ * chunk by chunk, keeping only a tail long enough to hold a match cut between
+ * two chunks. Run ids (and the asset event key, which is one) are limited to
+ * characters JSON never escapes, so the raw text is compared.
  */
-function listSearch(dagRunId: string): {
+export function fieldSearch(
+  field: string,
+  value: string,
+): {
   feed: (chunk: string) => void;
   found: () => boolean;
 } {
-  const escaped = dagRunId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`"run_id"\\s{0,8}:\\s{0,8}"${escaped}"`);
-  const keep = dagRunId.length + 32;
+  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`"${field}"\\s{0,8}:\\s{0,8}"${escaped}"`);
+  const keep = field.length + value.length + 32;
   let tail = '';
   let found = false;
   return {

@@ -3,6 +3,7 @@
  * calls): the outcome contract of outcome.ts, with two answers of its own.
  *
  *   our key in a recent event of the asset  duplicate (delivered before)
+ *   POST timed out, our key found after it  triggered (Airflow committed it late)
  *   no asset with this URI                  retry while young (declare it in a DAG), then expired
  *   200                                     triggered (the asset event was created)
  *   an Airflow with no asset-event API      rejected, saying which (asset-events.ts)
@@ -25,6 +26,11 @@ export function decideAssetOutcome(
     return {
       outcome: 'duplicate',
       reason: `GET ${result.path} found an event of this asset carrying this event's dag_launcher_event key: the event was delivered before`,
+    };
+  if (result.asset === 'created-late')
+    return {
+      outcome: 'triggered',
+      reason: `asset event created: the POST got no answer within the request timeout, and GET ${result.path} found the event afterwards`,
     };
   if (result.asset === 'unknown-asset') {
     const reason = `${result.kind === 'response' ? result.body : 'unknown asset'} (GET/POST ${result.path}): an asset exists once a DAG that schedules on or produces it is parsed; deploy that DAG, or fix the route's asset.uri`;

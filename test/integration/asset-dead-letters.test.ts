@@ -120,7 +120,7 @@ describe('asset routes: outcome lines, dead letters and replay name the asset', 
       },
     ]);
 
-    af.addAsset(ASSET); // the DAG scheduled on it is deployed
+    af.declareAsset(ASSET); // the DAG scheduled on it is deployed
     const done = await replay();
     assert.equal(done[0]!.action, 'deleted', JSON.stringify(done));
     assert.deepEqual(done[0]!.routes, [
@@ -134,8 +134,14 @@ describe('asset routes: outcome lines, dead letters and replay name the asset', 
       },
     ]);
     assert.deepEqual(
-      af.assetEvents.map(e => e.extra),
-      [{object: 'sales/2026-11-20.csv', dag_launcher_event: key}],
+      af.assets.eventsOf(ASSET).map(e => e.extra),
+      [
+        {
+          object: 'sales/2026-11-20.csv',
+          dag_launcher_event: key,
+          from_rest_api: true, // Airflow marks events made through its API
+        },
+      ],
     );
     assert.deepEqual(await gcs.list(BUCKET, 'launcher/'), []);
 
@@ -144,7 +150,7 @@ describe('asset routes: outcome lines, dead letters and replay name the asset', 
     const [, again] = await fn.waitOutcomes({eventId: ce.id}, 2);
     assert.equal(again!.outcome, 'duplicate', JSON.stringify(again));
     assert.equal(again!.assetUri, ASSET);
-    assert.equal(af.assetEvents.length, 1);
+    assert.equal(af.assets.eventsOf(ASSET).length, 1);
   });
 });
 

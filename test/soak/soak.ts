@@ -20,8 +20,27 @@
  * conf Airflow refuses, an unknown DAG past maxEventAge, an unreadable
  * message. At the end it reads Airflow and the dead-letter bucket back and
  * prints, as its last line, one JSON object; it exits 1 unless runs == good
- * events, duplicate runs == 0, dead letters == bad events and nothing is
+ * DAG-run events, duplicate runs == 0, dead letters == bad events and nothing is
  * unaccounted for.
+ *
+ * Asset routes (v2 on Airflow 3: assets/events with the asset id; v1 on
+ * Airflow 2: datasets/events): on those APIs a quarter of the events are
+ * Cloud Storage objects under `assets/aK/` that an `asset:` route turns into
+ * an asset event of `gs://soak-lake/assets/aK` (a DAG file declares the
+ * assets), in the same bursts, copies and cross-instance redeliveries as the
+ * DAG-run events, and a few land under `unknown-assets/` (no such asset,
+ * past maxEventAge: dead-lettered). The soak reads every asset event back
+ * from Airflow and reports asset events per distinct event (1 when
+ * idempotence held) and the duplicates, split by whether two deliveries of
+ * the event were in flight at the same moment on two instances (the race
+ * README "Asset events" states); over the other events the figure must be
+ * exactly 1 (`assetEventsPerEventSequential`), or the soak fails. Each
+ * asset gets about ASSET_EVENTS_PER_URI events over the run,
+ * fewer than the launcher's look-up of an asset's latest 100 events, so a
+ * late redelivery is always within it: the soak measures the race between
+ * deliveries in flight together, not the look-up's window. The experimental
+ * API cannot create asset events: there the soak leaves asset routes out
+ * and its line says so (`assetRoutes: false`, `assetsSkipped`).
  *
  * Options: --api v1|v2|experimental (default v2), --events N, --concurrency C (default 24),
  * --fault-rate R (default 0.25), --seed S, --instances I (default 3).
@@ -55,7 +74,9 @@ type Kind =
   | 'bad-allowlist'
   | 'bad-refused'
   | 'bad-expired'
-  | 'bad-unreadable';
+  | 'bad-unreadable'
+  | 'good-asset'
+  | 'bad-asset-unknown';
 
 interface SoakEvent {
   id: string;
@@ -65,6 +86,36 @@ interface SoakEvent {
 }
 
 const BUCKET = 'soak-dead-letters';
+/** Asset URIs are ASSET_PREFIX + the object's directory (`assets/aK`). */
+const ASSET_PREFIX = 'gs://soak-lake/';
+/** Share of events for asset routes where the API has them. */
+const ASSET_SHARE = 0.25;
+/** Events per asset over a run (the launcher looks at an asset's latest 100). */
+const ASSET_EVENTS_PER_URI = 40;
+
+/** How many asset URIs a run of `events` events spreads its asset events over. */
+function assetUriCount(events: number): number {
+  return Math.max(4, Math.ceil((events * ASSET_SHARE) / ASSET_EVENTS_PER_URI));
+}
+
+/** The DAG that declares the soak's assets (Airflow knows an asset once a parsed DAG names it). */
+function assetDagFile(major: 2 | 3, uris: string[]): string {
+  const imports =
+    major === 3
+      ? 'from airflow.sdk import DAG, Asset as A'
+      : 'from airflow import DAG\nfrom airflow.datasets import Dataset as A';
+  const empty =
+    major === 3
+      ? 'from airflow.providers.standard.operators.empty import EmptyOperator'
+      : 'from airflow.operators.empty import EmptyOperator';
+  return `from datetime import datetime
+${imports}
+${empty}
+with DAG("soak_assets", start_date=datetime(2024, 1, 1), schedule=[A(u) for u in ${JSON.stringify(uris)}],
+         catchup=False, is_paused_upon_creation=True):
+    EmptyOperator(task_id="noop")
+`;
+}
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -118,13 +169,18 @@ function makeEvents(
   random: () => number,
   runTag: string,
   api: SoakApi,
+  assetUris: number,
 ): SoakEvent[] {
   const events: SoakEvent[] = [];
   const longAgo = new Date(Date.now() - 8 * 3600_000).toISOString();
   for (let i = 0; i < n; i++) {
     const r = random();
-    const kind: Kind =
-      r < 0.45
+    const asset = assetUris > 0 && random() < ASSET_SHARE;
+    const kind: Kind = asset
+      ? r < 0.95
+        ? 'good-asset'
+        : 'bad-asset-unknown'
+      : r < 0.45
         ? 'good-storage'
         : r < 0.9
           ? 'good-command'
@@ -179,6 +235,24 @@ function makeEvents(
           {id, time: longAgo},
         );
         break;
+      case 'good-asset':
+        body = storageCloudEvent(
+          storageData(
+            `assets/a${Math.floor(random() * assetUris)}/${i} päth.csv`,
+            {generation: String(1_700_000_000_000_000 + i)},
+          ),
+          {id},
+        );
+        break;
+      case 'bad-asset-unknown':
+        // No DAG declares this asset: retried while young, so an old event: expired.
+        body = storageCloudEvent(
+          storageData(`unknown-assets/${i}.csv`, {
+            generation: String(1_700_000_000_000_000 + i),
+          }),
+          {id, time: longAgo},
+        );
+        break;
       case 'bad-unreadable':
         body = {
           ...pubsubCloudEvent('x', {}, {id}),
@@ -205,7 +279,9 @@ export interface SoakResult {
   events: number;
   /** Events delivered in bursts of 5+ distinct events at the same moment. */
   burstEvents: number;
+  /** Events that should end as a DAG run or an asset event (goodRunEvents + goodAssetEvents). */
   goodEvents: number;
+  goodRunEvents: number;
   badEvents: number;
   deliveries: number;
   redeliveries: number;
@@ -218,6 +294,32 @@ export interface SoakResult {
   unexpectedRuns: number;
   deadLetters: number;
   eventsUnaccountedFor: number;
+  /** Asset routes in the mix (false on the experimental API, which cannot create asset events). */
+  assetRoutes: boolean;
+  assetsSkipped?: string;
+  /** Asset URIs the asset events are spread over. */
+  assetUris: number | null;
+  /** Events that should each create one asset event. */
+  goodAssetEvents: number | null;
+  /** Asset events read back from Airflow on the soak's assets. */
+  assetEvents: number | null;
+  /** Distinct events (the route's eventId in extra) among them. */
+  assetDistinctEvents: number | null;
+  /** assetEvents / assetDistinctEvents: 1 when no event made two. */
+  assetEventsPerEvent: number | null;
+  /** assetEvents - assetDistinctEvents. */
+  assetDuplicates: number | null;
+  /** Good asset events two deliveries of which were in flight at the same moment on two instances. */
+  assetEventsOverlapping: number | null;
+  /** The duplicates of those events: the race README "Asset events" states. */
+  assetDuplicatesOverlapping: number | null;
+  /**
+   * Asset events per event over the events whose deliveries never overlapped
+   * across instances: what the look-up guarantees, exactly 1.
+   */
+  assetEventsPerEventSequential: number | null;
+  /** Asset events of events that should have made none (bad or unknown ids). */
+  unexpectedAssetEvents: number | null;
   seconds: number;
   seed: number;
   ok: boolean;
@@ -237,6 +339,12 @@ export async function soak(
   let gcs: GcsEmulator | undefined;
   const fns: FunctionProcess[] = [];
   const major = o.api === 'v2' ? 3 : 2;
+  // Asset events need v1 (Airflow 2.9+) or v2; the experimental API has none.
+  const assetUris = o.api === 'experimental' ? 0 : assetUriCount(o.events);
+  const uris = Array.from(
+    {length: assetUris},
+    (_, k) => `${ASSET_PREFIX}assets/a${k}`,
+  );
   stopAll = async () => {
     await Promise.all(fns.map(f => f.stop()));
     await proxy?.stop();
@@ -248,12 +356,20 @@ export async function soak(
       `soak: api ${o.api}, ${o.events} events, ${o.instances} function instances, concurrency ${o.concurrency}, fault rate ${o.faultRate}, seed ${o.seed}`,
     );
     progress(
+      assetUris > 0
+        ? `soak: asset routes on: ${Math.round(ASSET_SHARE * 100)}% of events make asset events of ${assetUris} assets`
+        : 'soak: asset routes skipped: the experimental API cannot create asset events',
+    );
+    progress(
       `soak: starting PostgreSQL + Airflow ${major}, the Cloud Storage emulator, the fault proxy and the function`,
     );
     // Both started before either failure is thrown, so stopAll stops whatever did start.
     const [a, g] = await Promise.allSettled([
       RealAirflow.start(major, {
         dags: ['soak_a', 'soak_b', 'typed_soak'],
+        ...(assetUris > 0 && {
+          dagFiles: {soak_assets: assetDagFile(major, uris)},
+        }),
         experimentalApi: o.api === 'experimental',
         // Airflow 2's web server takes one request per gunicorn worker at a time.
         webserverWorkers: 4,
@@ -319,6 +435,29 @@ export async function soak(
           dag: 'not_deployed',
           conf: {eventId: '{{ event.id }}'},
         },
+        ...(assetUris > 0
+          ? [
+              {
+                name: 'assets',
+                match: {type: 'storage', name: {prefix: 'assets/'}},
+                asset: {
+                  uri: `${ASSET_PREFIX}{{ dirname }}`,
+                  extra: {
+                    eventId: '{{ event.id }}',
+                    object: 'gs://{{ bucket }}/{{ name }}',
+                  },
+                },
+              },
+              {
+                name: 'unknown-assets',
+                match: {type: 'storage', name: {prefix: 'unknown-assets/'}},
+                asset: {
+                  uri: `${ASSET_PREFIX}{{ dirname }}`,
+                  extra: {eventId: '{{ event.id }}'},
+                },
+              },
+            ]
+          : []),
       ],
     };
     const env = {
@@ -336,7 +475,7 @@ export async function soak(
     );
 
     const runTag = `soak${o.seed}`;
-    const events = makeEvents(o.events, random, runTag, o.api);
+    const events = makeEvents(o.events, random, runTag, o.api, assetUris);
     // The platform's delivery schedule: at least once each; 15% twice, 5% three times; extra copies
     // either at the same moment as the first or anywhere later; the first deliveries of a quarter
     // of the events in bursts of 5 to 8 distinct events at one moment; the whole schedule shuffled.
@@ -344,6 +483,7 @@ export async function soak(
     const burstTarget = Math.ceil(events.length * 0.25);
     let burst: SoakEvent[] = [];
     let burstEvents = 0;
+
     for (const event of events) {
       const r = random();
       const copies = r < 0.8 ? 1 : r < 0.95 ? 2 : 3;
@@ -374,6 +514,8 @@ export async function soak(
 
     let deliveries = 0;
     let redeliveries = 0;
+    /** When each delivery of an event was in flight, and on which instance. */
+    const inFlight = new Map<string, Span[]>();
     const acked = new Set<string>();
     const deliver = async (event: SoakEvent): Promise<void> => {
       const binary = random() < 0.7;
@@ -381,7 +523,10 @@ export async function soak(
         deliveries++;
         if (attempt > 0) redeliveries++;
         // Each attempt to any instance, as the platform's load balancer does.
-        const fn = fns[Math.floor(random() * fns.length)]!;
+        const instance = Math.floor(random() * fns.length);
+        const fn = fns[instance]!;
+        const span: Span = {from: Date.now(), to: Infinity, instance};
+        inFlight.set(event.id, [...(inFlight.get(event.id) ?? []), span]);
         try {
           const res = binary
             ? await fn.sendBinary(event.body)
@@ -392,6 +537,8 @@ export async function soak(
           }
         } catch {
           /* the function did not answer: redeliver */
+        } finally {
+          span.to = Date.now();
         }
         // The platform's backoff, compressed.
         await new Promise(r =>
@@ -438,7 +585,27 @@ export async function soak(
     }
     const good = events.filter(e => e.good);
     const bad = events.filter(e => !e.good);
-    const goodIds = new Set(good.map(e => e.id));
+    const goodAssets = good.filter(e => e.kind === 'good-asset');
+    const goodIds = new Set(
+      good.filter(e => e.kind !== 'good-asset').map(e => e.id),
+    );
+    const assets =
+      assetUris > 0
+        ? assetReport(
+            await af.assetEvents(ASSET_PREFIX),
+            goodAssets.map(e => e.id),
+            inFlight,
+          )
+        : undefined;
+    const duplicated = assets?.duplicated ?? [];
+    if (duplicated.length > 20)
+      progress(
+        `soak: ${duplicated.length} events made more than one asset event; the first 20:`,
+      );
+    for (const d of duplicated.slice(0, 20))
+      progress(
+        `soak: event ${d.id} made ${d.count} asset events; ${d.overlap ? 'two of its deliveries were in flight at the same moment on two instances (the stated race)' : 'its deliveries never overlapped across instances'}: ${d.deliveries}`,
+      );
     const duplicateRuns = [...runsByEvent.values()].reduce(
       (n, c) => n + (c - 1),
       0,
@@ -458,15 +625,20 @@ export async function soak(
     }
     const unaccounted = events.filter(
       e =>
-        (e.good ? !runsByEvent.has(e.id) : !deadLettered.has(e.id)) ||
-        !acked.has(e.id),
+        (e.kind === 'good-asset'
+          ? !assets?.byEvent.has(e.id)
+          : e.good
+            ? !runsByEvent.has(e.id)
+            : !deadLettered.has(e.id)) || !acked.has(e.id),
     ).length;
+
     const result: SoakResult = {
       api: o.api,
       instances: fns.length,
       events: events.length,
       burstEvents,
       goodEvents: good.length,
+      goodRunEvents: good.length - goodAssets.length,
       badEvents: bad.length,
       deliveries,
       redeliveries,
@@ -481,17 +653,36 @@ export async function soak(
       unexpectedRuns,
       deadLetters: records.length,
       eventsUnaccountedFor: unaccounted,
+      assetRoutes: assets !== undefined,
+      ...(!assets && {
+        assetsSkipped:
+          'the experimental API cannot create asset events: no asset routes in this run',
+      }),
+      assetUris: assets ? assetUris : null,
+      goodAssetEvents: assets ? goodAssets.length : null,
+      assetEvents: assets?.events ?? null,
+      assetDistinctEvents: assets?.byEvent.size ?? null,
+      assetEventsPerEvent: assets?.perEvent ?? null,
+      assetDuplicates: assets?.duplicates ?? null,
+      assetEventsOverlapping: assets?.overlappingEvents ?? null,
+      assetDuplicatesOverlapping: assets?.duplicatesOverlapping ?? null,
+      assetEventsPerEventSequential: assets?.perEventSequential ?? null,
+      unexpectedAssetEvents: assets?.unexpected ?? null,
       seconds: Math.round((Date.now() - started) / 1000),
       seed: o.seed,
       ok: false,
     };
     result.ok =
-      result.runsCreated === result.goodEvents &&
+      result.runsCreated === result.goodRunEvents &&
       result.duplicateRuns === 0 &&
       result.unexpectedRuns === 0 &&
       result.deadLetters === result.badEvents &&
       deadLettered.size === result.badEvents &&
       result.eventsUnaccountedFor === 0 &&
+      (!assets ||
+        (result.assetDistinctEvents === result.goodAssetEvents &&
+          result.unexpectedAssetEvents === 0 &&
+          result.assetEventsPerEventSequential === 1)) &&
       result.burstEvents >= 0.2 * result.events &&
       result.faultShare >= Math.min(0.2, o.faultRate * 0.8);
     return result;
@@ -499,6 +690,68 @@ export async function soak(
     await stopAll();
     stopAll = undefined;
   }
+}
+
+interface Span {
+  from: number;
+  to: number;
+  instance: number;
+}
+
+/** Whether two deliveries were in flight at the same moment on two instances. */
+function overlapAcrossInstances(spans: Span[]): boolean {
+  return spans.some((a, i) =>
+    spans
+      .slice(i + 1)
+      .some(b => a.instance !== b.instance && a.from < b.to && b.from < a.to),
+  );
+}
+
+/** Asset events read back from Airflow, per event (the route's eventId in extra), against the deliveries. */
+function assetReport(
+  read: {extra: Record<string, unknown>}[],
+  goodIds: string[],
+  inFlight: Map<string, Span[]>,
+) {
+  const byEvent = new Map<string, number>();
+  for (const e of read) {
+    const id = String(e.extra.eventId);
+    byEvent.set(id, (byEvent.get(id) ?? 0) + 1);
+  }
+  const good = new Set(goodIds);
+  const overlap = new Set(
+    goodIds.filter(id => overlapAcrossInstances(inFlight.get(id) ?? [])),
+  );
+  const sequential = goodIds.filter(id => !overlap.has(id));
+  const extra = (ids: string[]) =>
+    ids.reduce((n, id) => n + Math.max(0, (byEvent.get(id) ?? 0) - 1), 0);
+  const made = sequential.reduce((n, id) => n + (byEvent.get(id) ?? 0), 0);
+  const ratio = (a: number, b: number) =>
+    Number((a / Math.max(1, b)).toFixed(4));
+  const t0 = Math.min(...[...inFlight.values()].flat().map(s => s.from));
+  return {
+    events: read.length,
+    byEvent,
+    perEvent: ratio(read.length, byEvent.size),
+    duplicates: read.length - byEvent.size,
+    overlappingEvents: overlap.size,
+    duplicatesOverlapping: extra([...overlap]),
+    perEventSequential: ratio(made, sequential.length),
+    unexpected: [...byEvent.keys()].filter(id => !good.has(id)).length,
+    duplicated: [...byEvent]
+      .filter(([, c]) => c > 1)
+      .map(([id, count]) => ({
+        id,
+        count,
+        overlap: overlap.has(id),
+        deliveries: (inFlight.get(id) ?? [])
+          .map(
+            s =>
+              `instance ${s.instance} ${((s.from - t0) / 1000).toFixed(2)}-${((s.to - t0) / 1000).toFixed(2)}s`,
+          )
+          .join(', '),
+      })),
+  };
 }
 
 /** The commonest retry reasons logged so far (numbers and ids folded), to see why a soak is slow. */

@@ -64,6 +64,18 @@ export interface AirflowRun {
   note: string | null;
 }
 
+/** An asset (dataset) event as Airflow lists it. */
+export interface AirflowAssetEvent {
+  uri: string;
+  extra: Record<string, unknown>;
+  timestamp: string;
+}
+
+interface RawAssetEvent {
+  extra?: Record<string, unknown> | null;
+  timestamp: string;
+}
+
 export function airflowBin(major: 2 | 3): string {
   return join(AIRFLOW_CACHE, `airflow-${major}`, 'bin', 'airflow');
 }
@@ -383,6 +395,75 @@ export class RealAirflow {
       if (page.dag_runs.length < 100 || all.length >= page.total_entries)
         return all;
     }
+  }
+
+  /**
+   * Every asset (dataset) event of the assets whose URI starts with
+   * `uriPrefix`, read back from Airflow's own API: the assets (v2
+   * `GET /api/v2/assets?uri_prefix_pattern=`, v1 `GET /api/v1/datasets?uri_pattern=`),
+   * then each asset's events page by page (Airflow caps a page at 100).
+   */
+  async assetEvents(uriPrefix: string): Promise<AirflowAssetEvent[]> {
+    const v2 = this.api === 'v2';
+    const get = async <T>(path: string): Promise<T> => {
+      const r = await fetch(`${this.url}/api/${this.api}${path}`, {
+        headers: await this.authHeaders(),
+      });
+      if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as T;
+    };
+    const assets: {id: number; uri: string}[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await get<{
+        assets?: {id: number; uri: string}[];
+        datasets?: {id: number; uri: string}[];
+        total_entries: number;
+      }>(
+        v2
+          ? `/assets?uri_prefix_pattern=${encodeURIComponent(uriPrefix)}&limit=100&offset=${offset}&order_by=id`
+          : `/datasets?uri_pattern=${encodeURIComponent(uriPrefix)}&limit=100&offset=${offset}&order_by=id`,
+      );
+      const got = (v2 ? page.assets : page.datasets) ?? [];
+      assets.push(...got.filter(a => a.uri.startsWith(uriPrefix)));
+      if (got.length < 100) break;
+    }
+    const events: AirflowAssetEvent[] = [];
+    for (const asset of assets) {
+      // Pages ordered by timestamp; a record seen twice (the order moved under
+      // the offset) is counted once: same asset, timestamp and extra.
+      const seen = new Map<string, AirflowAssetEvent>();
+      let total = 0;
+      for (let pass = 0; pass < 3 && (pass === 0 || seen.size < total); pass++)
+        for (let offset = 0; ; offset += 100) {
+          const page = await get<{
+            asset_events?: RawAssetEvent[];
+            dataset_events?: RawAssetEvent[];
+            total_entries: number;
+          }>(
+            `/${v2 ? 'assets' : 'datasets'}/events?${v2 ? 'asset_id' : 'dataset_id'}=${asset.id}&limit=100&offset=${offset}&order_by=timestamp`,
+          );
+          total = page.total_entries;
+          const got = (v2 ? page.asset_events : page.dataset_events) ?? [];
+          for (const e of got) {
+            const event = {
+              uri: asset.uri,
+              extra: e.extra ?? {},
+              timestamp: e.timestamp,
+            };
+            seen.set(
+              `${event.timestamp} ${JSON.stringify(event.extra)}`,
+              event,
+            );
+          }
+          if (got.length < 100) break;
+        }
+      if (seen.size !== total)
+        throw new Error(
+          `asset ${asset.uri}: read ${seen.size} distinct events, Airflow counts ${total}`,
+        );
+      events.push(...seen.values());
+    }
+    return events;
   }
 
   /** Starts the scheduler (and Airflow 3's dag-processor); see schedulerEnv. */

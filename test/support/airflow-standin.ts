@@ -2,20 +2,21 @@
  * STAND-IN for an Airflow web server's REST API, for fast integration tests.
  * Every request is validated against Apache Airflow's official OpenAPI spec
  * (from inside the provisioned Airflow packages, see openapi-specs.ts) by
- * openapi-backend; a request the spec refuses
- * is answered 400 and recorded in `invalidRequests`, so a test can assert
- * that none happened. It keeps DAG runs in memory and answers like Airflow
- * (the bodies are Airflow 2.11's and 3.3's own): 409 for an existing
- * dag_run_id, 404 for an unknown DAG, GET of one run. `takeLogicalDate`
- * makes the next trigger of a DAG meet another run holding its logical date
- * (Airflow 2's second kind of 409; Airflow 3's unique constraint).
+ * openapi-backend; a request the spec refuses (body, path or query
+ * parameters) is answered 400 and recorded in `invalidRequests`, so a test
+ * can assert that none happened. Its own answers to the operations it
+ * implements are checked against the same spec's response schemas, and an
+ * answer that breaks them is recorded in `invalidResponses`. It keeps DAG
+ * runs in memory and answers like Airflow (the bodies are Airflow 2.11's and
+ * 3.3's own): 409 for an existing dag_run_id, 404 for an unknown DAG, GET of
+ * one run. `takeLogicalDate` makes the next trigger of a DAG meet another
+ * run holding its logical date (Airflow 2's second kind of 409; Airflow 3's
+ * unique constraint). Asset (dataset) events: standin-assets.ts, with the
+ * assets a test `declareAsset`s.
  *
  * It exposes the same small surface as the real-Airflow harness (url, api,
  * runs of a DAG), so a test can swap one for the other.
- *
- * Asset events (v2, Airflow 3): `addAsset(uri)` registers an asset (Airflow
- * does when it parses a DAG scheduled on it); GET /assets, GET and POST
- * /assets/events answer like Airflow's, events kept in `assetEvents`.
+
  */
 import {
   createServer,
@@ -29,6 +30,13 @@ import {parse as parseYaml} from 'yaml';
 import OpenAPIBackend, {type Context, type Document} from 'openapi-backend';
 import addFormats from 'ajv-formats';
 import {airflowSpecPath} from './openapi-specs';
+import {StandInAssets} from './standin-assets';
+import {
+  dagBody,
+  notFoundBody,
+  nullableWithoutType,
+  runBody,
+} from './standin-bodies';
 
 export interface StoredRun {
   dag_id: string;
@@ -36,14 +44,6 @@ export interface StoredRun {
   conf: Record<string, unknown>;
   logical_date: string | null;
   note: string | null;
-}
-
-export interface StoredAssetEvent {
-  id: number;
-  asset_id: number;
-  uri: string;
-  extra: Record<string, unknown>;
-  timestamp: string;
 }
 
 export interface Fault {
@@ -61,7 +61,9 @@ const specCache = new Map<string, Document>();
 function spec(api: 'v1' | 'v2'): Document {
   let d = specCache.get(api);
   if (!d) {
-    d = parseYaml(readFileSync(airflowSpecPath(api), 'utf8')) as Document;
+    d = nullableWithoutType(
+      parseYaml(readFileSync(airflowSpecPath(api), 'utf8')),
+    ) as Document;
     specCache.set(api, d);
   }
   return structuredClone(d);
@@ -76,9 +78,15 @@ export class AirflowStandIn {
     body: unknown;
   }[] = [];
   readonly invalidRequests: {path: string; errors: unknown}[] = [];
+  /** Answers of this stand-in that break the spec's response schema (a bug of the stand-in). */
+  readonly invalidResponses: {
+    operationId: string;
+    status: number;
+    errors: unknown;
+  }[] = [];
+  /** Assets Airflow knows and the asset events created (POST /api/v2/assets/events, /api/v1/datasets/events). */
+  readonly assets: StandInAssets;
   readonly faults: Fault[] = [];
-  readonly assets = new Map<string, number>();
-  readonly assetEvents: StoredAssetEvent[] = [];
   /** What GET /version answers; default the Airflow the spec comes from. */
   version?: string;
   /** DAGs whose next trigger meets another run with the same logical date. */
@@ -103,17 +111,18 @@ export class AirflowStandIn {
     readonly dags: Record<string, {paused?: boolean}> = {},
   ) {
     this.prefix = api === 'v1' ? '/api/v1' : '';
+    this.assets = new StandInAssets(api, (c, res, status, body) =>
+      this.answer(c, res, status, body),
+    );
+  }
+
+  /** Airflow knows this asset from now on (a parsed DAG declares it); returns its id. */
+  declareAsset(uri: string): number {
+    return this.assets.declare(uri);
   }
 
   runsOf(dagId: string): StoredRun[] {
     return this.runs.get(dagId) ?? [];
-  }
-
-  /** Airflow knows the asset once a DAG scheduled on it is parsed. */
-  addAsset(uri: string): number {
-    const id = this.assets.get(uri) ?? this.assets.size + 1;
-    this.assets.set(uri, id);
-    return id;
   }
 
   /** The next trigger of `dagId` is refused because another run holds its logical date. */
@@ -132,9 +141,12 @@ export class AirflowStandIn {
       ajvOpts: {strict: false, allErrors: true},
       customizeAjv: ajv => {
         addFormats(ajv);
+        // Airflow 2's `{uri}` path parameter (a dataset URI with its slashes) is `format: path`.
+        ajv.addFormat('path', true);
         return ajv;
       },
       handlers: {
+        ...this.assets.handlers(),
         [this.api === 'v1' ? 'post_dag_run' : 'trigger_dag_run']: (
           c: Context,
           _req: unknown,
@@ -142,16 +154,11 @@ export class AirflowStandIn {
         ) => this.trigger(c, res as ServerResponse),
         get_dag: (c, _req, res) => this.getDag(c, res as ServerResponse),
         get_dag_run: (c, _req, res) => this.getDagRun(c, res as ServerResponse),
-        get_version: (_c, _req, res) =>
-          json(res as ServerResponse, 200, {
+        get_version: (c, _req, res) =>
+          this.answer(c, res as ServerResponse, 200, {
             version: this.version ?? (this.api === 'v1' ? '2.11.2' : '3.3.2'),
             git_version: null,
           }),
-        get_assets: (c, _req, res) => this.getAssets(c, res as ServerResponse),
-        get_asset_events: (c, _req, res) =>
-          this.getAssetEvents(c, res as ServerResponse),
-        create_asset_event: (c, _req, res) =>
-          this.createAssetEvent(c, res as ServerResponse),
         validationFail: (c, req, res) => {
           this.invalidRequests.push({
             path: (req as IncomingMessage).url ?? '',
@@ -256,6 +263,34 @@ export class AirflowStandIn {
     );
   }
 
+  /**
+   * Answers an operation of the spec, after checking the answer against the
+   * operation's response schema for that status (or its default); an answer
+   * the spec does not allow is still sent, and recorded in invalidResponses.
+   */
+  private answer(
+    c: Context,
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+  ): void {
+    const op = c.operation;
+    const declared =
+      op && (op.responses?.[String(status)] ?? op.responses?.default);
+    const result = !op
+      ? {errors: 'no operation'}
+      : !declared
+        ? {errors: `status ${status} is not declared for ${op.operationId}`}
+        : this.backend.validateResponse(body, op, status);
+    if (result.errors)
+      this.invalidResponses.push({
+        operationId: String(op?.operationId),
+        status,
+        errors: result.errors,
+      });
+    json(res, status, body);
+  }
+
   private issueJwt(body: unknown, res: ServerResponse): void {
     const {username, password} = (body ?? {}) as {
       username?: string;
@@ -282,13 +317,22 @@ export class AirflowStandIn {
   private trigger(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
     if (!(dagId in this.dags))
-      return json(res, 404, {detail: `DAG with dag_id: '${dagId}' not found`});
+      return this.answer(
+        c,
+        res,
+        404,
+        notFoundBody(
+          this.api,
+          `DAG with dag_id: '${dagId}' not found`,
+          'DAG not found',
+        ),
+      );
     const body = c.request.requestBody as Record<string, unknown>;
     const list = this.runs.get(dagId) ?? [];
     const runId = String(body.dag_run_id);
     const ours = list.some(r => r.dag_run_id === runId);
     if (this.logicalDateTaken.delete(dagId) || ours)
-      return this.conflict(res, dagId, ours ? runId : undefined);
+      return this.conflict(c, res, dagId, ours ? runId : undefined);
     const run: StoredRun = {
       dag_id: dagId,
       dag_run_id: runId,
@@ -298,19 +342,18 @@ export class AirflowStandIn {
     };
     list.push(run);
     this.runs.set(dagId, list);
-    json(res, 200, {
-      ...run,
-      state: 'queued',
-      run_type: 'manual',
-      start_date: null,
-      end_date: null,
-    });
+    this.answer(c, res, 200, runBody(this.api, run));
   }
 
   /** Airflow's own 409 bodies: v1 says which run it met; v2 only "Unique constraint violation". */
-  private conflict(res: ServerResponse, dagId: string, runId?: string): void {
+  private conflict(
+    c: Context,
+    res: ServerResponse,
+    dagId: string,
+    runId?: string,
+  ): void {
     if (this.api === 'v2')
-      return json(res, 409, {
+      return this.answer(c, res, 409, {
         detail: {
           reason: 'Unique constraint violation',
           statement: 'hidden',
@@ -319,7 +362,7 @@ export class AirflowStandIn {
             'Serious error when handling your request. Check logs for more details - you will find it in api server when you look for ID standin',
         },
       });
-    json(res, 409, {
+    this.answer(c, res, 409, {
       detail: runId
         ? `DAGRun with DAG ID: '${dagId}' and DAGRun ID: '${runId}' already exists`
         : `DAGRun with DAG ID: '${dagId}' and DAGRun logical date: '${new Date().toISOString().replace('T', ' ')}' already exists`,
@@ -333,8 +376,9 @@ export class AirflowStandIn {
     const dagId = String(c.request.params.dag_id);
     const runId = String(c.request.params.dag_run_id);
     const run = this.runsOf(dagId).find(r => r.dag_run_id === runId);
-    if (run) return json(res, 200, {...run, state: 'queued'});
-    json(
+    if (run) return this.answer(c, res, 200, runBody(this.api, run));
+    this.answer(
+      c,
       res,
       404,
       this.api === 'v2'
@@ -350,51 +394,21 @@ export class AirflowStandIn {
     );
   }
 
-  private getAssets(c: Context, res: ServerResponse): void {
-    const prefix = String(c.request.query.uri_prefix_pattern ?? '');
-    const assets = [...this.assets]
-      .filter(([uri]) => uri.startsWith(prefix))
-      .map(([uri, id]) => ({id, name: uri, uri, group: 'asset', extra: {}}));
-    json(res, 200, {assets, total_entries: assets.length});
-  }
-
-  private getAssetEvents(c: Context, res: ServerResponse): void {
-    const id = Number(c.request.query.asset_id);
-    const limit = Number(c.request.query.limit ?? 50);
-    const events = this.assetEvents
-      .filter(e => e.asset_id === id)
-      .reverse() // newest first, as order_by=-timestamp asks
-      .slice(0, limit);
-    json(res, 200, {asset_events: events, total_entries: events.length});
-  }
-
-  private createAssetEvent(c: Context, res: ServerResponse): void {
-    const body = c.request.requestBody as {
-      asset_id: number;
-      extra?: Record<string, unknown>;
-    };
-    const uri = [...this.assets].find(([, id]) => id === body.asset_id)?.[0];
-    if (uri === undefined)
-      return json(res, 404, {
-        detail: `Asset with ID \`${body.asset_id}\` not found`,
-      });
-    const event: StoredAssetEvent = {
-      id: this.assetEvents.length + 1,
-      asset_id: body.asset_id,
-      uri,
-      extra: body.extra ?? {},
-      timestamp: new Date().toISOString(),
-    };
-    this.assetEvents.push(event);
-    json(res, 200, event);
-  }
-
   private getDag(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
     const dag = this.dags[dagId];
     if (!dag)
-      return json(res, 404, {detail: `DAG with dag_id: '${dagId}' not found`});
-    json(res, 200, {dag_id: dagId, is_paused: dag.paused ?? false});
+      return this.answer(
+        c,
+        res,
+        404,
+        notFoundBody(
+          this.api,
+          `DAG with dag_id: '${dagId}' not found`,
+          'DAG not found',
+        ),
+      );
+    this.answer(c, res, 200, dagBody(this.api, dagId, dag.paused ?? false));
   }
 }
 
