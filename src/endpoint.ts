@@ -28,6 +28,8 @@ export function deliveryEndpoint(
       headers: reading.ok ? reading.headers : req.headers,
       body: reading.ok ? reading.body : reading.delivered,
     });
+    // Read: the bytes (up to 14 MB) are not held while Airflow answers.
+    (req as {rawBody?: Buffer}).rawBody = undefined;
     if (d.kind === 'refused') {
       logger.warn(
         {httpMethod: req.method.slice(0, 16), path: req.path.slice(0, 256)},

@@ -7,11 +7,16 @@
 import type {LauncherConfig} from './config/types';
 import type {DeadLetterSink} from './outcomes/dead-letters';
 import {responseOf, storeDeadLetter} from './outcomes/store-dead-letter';
-import {RejectedError} from './core/errors';
+import {InvalidEventError, RejectedError} from './core/errors';
 import {DEFAULT_TYPES, type TriggerEvent} from './events/event';
 import {traceFields, type Logger} from './logging/logger';
 import {normalizeEvent} from './events/normalize';
-import {decideOutcome, needsRunLookup, type Outcome} from './outcomes/outcome';
+import {
+  decideOutcome,
+  needsRunLookup,
+  type EventAge,
+  type Outcome,
+} from './outcomes/outcome';
 import {
   renderRun,
   runLabel,
@@ -62,6 +67,39 @@ export class RedeliverError extends Error {
   override readonly name = 'RedeliverError';
 }
 
+/**
+ * Once every route has rendered, a message's parsed JSON data is no longer
+ * read (outcome lines and dead letters use the event's identity and the
+ * delivery as sent). Dropped before waiting for Airflow: 30 messages of
+ * 47,000 objects each, all waiting at once, held 1.4 million objects and
+ * ran a 256 MiB instance out of heap; now at most the messages being
+ * rendered hold theirs.
+ */
+function releaseParsedData(event: TriggerEvent, matches: RouteMatch[]): void {
+  if (!event.pubsub || event.pubsub.json === undefined) return;
+  event.pubsub.json = undefined;
+  for (const m of matches) m.context.json = undefined;
+}
+
+/** Clocks disagree a little; an event time further ahead than this is not a clock's. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * An event time in the future would keep the event young forever, so a
+ * retryable refusal (an unknown DAG) would be retried until the platform
+ * drops it. A Storage notification's `eventTime` is an attribute anyone who
+ * may publish to the topic sets; Pub/Sub's own publishTime is used when it
+ * is earlier (storage-notification.ts).
+ */
+function checkNotFuture(event: TriggerEvent, now: number): void {
+  if (!event.time) return;
+  const ahead = Date.parse(event.time) - now;
+  if (ahead > FUTURE_TOLERANCE_MS)
+    throw new InvalidEventError(
+      `event time ${event.time.slice(0, 64)} is ${Math.round(ahead / 60_000)} minutes ahead of this instance's clock; the function tells an event's age (maxEventAge) by it`,
+    );
+}
+
 export function createHandler(
   deps: HandlerDeps,
 ): (delivered: unknown) => Promise<void> {
@@ -72,6 +110,7 @@ export function createHandler(
     let event: TriggerEvent;
     try {
       event = normalizeEvent(delivered, deps.config);
+      checkNotFuture(event, seenAt);
     } catch (err) {
       if (!(err instanceof RejectedError)) throw err;
       const stored = await storeDeadLetter(deps.deadLetters, deps.logger, {
@@ -126,16 +165,23 @@ export function createHandler(
         );
       return;
     }
-    const eventTime = event.time ? Date.parse(event.time) : NaN;
-    const age = {
-      eventAgeMs: Number.isNaN(eventTime) ? 0 : now() - eventTime,
-      maxEventAgeMs: deps.config.maxEventAgeMs,
-    };
+    // normalize refuses a time that does not parse; an event without one has no age to bound its retries.
+    const age: EventAge = event.time
+      ? {
+          eventAgeMs: now() - Date.parse(event.time),
+          maxEventAgeMs: deps.config.maxEventAgeMs,
+        }
+      : {
+          eventAgeMs: 0,
+          maxEventAgeMs: deps.config.maxEventAgeMs,
+          timeless: true,
+        };
 
+    // Each attempt renders at once (synchronously), then waits for Airflow.
+    const pending = matches.map(m => attempt(deps, m, event, age));
+    releaseParsedData(event, matches);
     const results =
-      matches.length === 1
-        ? [await attempt(deps, matches[0]!, event, age)]
-        : await Promise.all(matches.map(m => attempt(deps, m, event, age)));
+      pending.length === 1 ? [await pending[0]!] : await Promise.all(pending);
     let retry = 0;
     for (const {
       run,
@@ -221,7 +267,7 @@ export function attempt(
   deps: Pick<HandlerDeps, 'config' | 'targets' | 'paused' | 'retryClock'>,
   match: RouteMatch,
   event: TriggerEvent,
-  age: {eventAgeMs: number; maxEventAgeMs: number},
+  age: EventAge,
 ): Promise<Attempt> {
   let run: RunRequest;
   try {

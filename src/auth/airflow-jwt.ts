@@ -8,7 +8,7 @@ import {RetryableError} from '../core/errors';
 import {jwtExpiry} from './jwt';
 import {httpRequest, type HttpResponse} from '../core/http';
 import {
-  rememberSecret,
+  rememberPassword,
   scrubServerText,
   serverExcerpt,
 } from '../logging/secrets';
@@ -22,7 +22,7 @@ export class AirflowJwtAuth extends BearerTokenAuth {
     password: string,
     timeoutMs: number,
   ) {
-    rememberSecret(password);
+    rememberPassword(password, username);
     // A fresh JWT may succeed where an expired or revoked one did not: retry once on 401.
     super(
       async () => {

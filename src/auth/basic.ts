@@ -4,7 +4,7 @@
  * `gcloud functions deploy --set-secrets` fills from Secret Manager.
  */
 import type {AirflowAuth} from './types';
-import {rememberSecret} from '../logging/secrets';
+import {rememberPassword} from '../logging/secrets';
 
 export class BasicAuth implements AirflowAuth {
   readonly mode = 'basic';
@@ -13,9 +13,7 @@ export class BasicAuth implements AirflowAuth {
   constructor(username: string, password: string) {
     const encoded = Buffer.from(`${username}:${password}`).toString('base64');
     this.header = `Basic ${encoded}`;
-    rememberSecret(password);
-    rememberSecret(`${username}:${password}`); // as in a URL's user info
-    rememberSecret(encoded);
+    rememberPassword(password, username); // its base64 pair is the header's value
   }
 
   async headers(): Promise<Record<string, string>> {

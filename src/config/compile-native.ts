@@ -70,8 +70,17 @@ export function compileNative(
       problems.push(
         `${at}.dataInterval: needs logicalDate (Airflow takes a data interval only with a logical date)`,
       );
-    const start = c.template(r.dataInterval.start, `${at}.dataInterval.start`);
-    const end = c.template(r.dataInterval.end, `${at}.dataInterval.end`);
+    // A missing bound is the schema's problem ("required"), already listed.
+    const {start: from, end: to} = r.dataInterval as {
+      start?: string;
+      end?: string;
+    };
+    const start =
+      from === undefined
+        ? undefined
+        : c.template(from, `${at}.dataInterval.start`);
+    const end =
+      to === undefined ? undefined : c.template(to, `${at}.dataInterval.end`);
     if (start && end) out.dataInterval = {start, end};
   }
   return out;

@@ -18,15 +18,31 @@
  * same bounds as message data (limits.ts) before any parse, and says
  * clearly what it cannot read: the handler dead-letters it with the reason.
  */
+import {isAscii, isUtf8} from 'node:buffer';
 import {LIMITS, scanJsonText, tooManyValues} from './limits';
 import {excerpt} from './payload';
 
 const AS_SENT = Symbol('dag-launcher.headers-as-sent');
 const OCTETS = 'application/octet-stream';
+/**
+ * The largest body a delivery can be: a 10 MB Pub/Sub message is 14 MB of
+ * base64 in a push body, with 100 attributes of 1.25 KB. A larger body
+ * (Cloud Run lets in 32 MiB) is not read: it is refused by its size.
+ */
+export const MAX_BODY_BYTES = 16 * 2 ** 20;
+/** The headers of a binary-mode CloudEvent, whose body is its data. */
+export const BINARY_REQUIRED = [
+  'ce-type',
+  'ce-specversion',
+  'ce-source',
+  'ce-id',
+];
 
 interface HeadersAsSent {
   contentType: string | undefined;
   contentEncoding: string | undefined;
+  /** The Content-Length, when over MAX_BODY_BYTES: the body is left unread. */
+  tooLarge?: number;
 }
 
 type WithHeaders = {headers: Record<string, string | string[] | undefined>};
@@ -38,8 +54,13 @@ export function keepBodyRaw(req: WithHeaders): void {
     contentEncoding: first(req.headers['content-encoding']),
   };
   (req as unknown as Record<symbol, HeadersAsSent>)[AS_SENT] = asSent;
-  req.headers['content-type'] = OCTETS;
   delete req.headers['content-encoding'];
+  const length = Number(first(req.headers['content-length']));
+  if (length > MAX_BODY_BYTES) {
+    // No Content-Type: none of the framework's parsers reads it, and Node discards it after the answer.
+    asSent.tooLarge = length;
+    delete req.headers['content-type'];
+  } else req.headers['content-type'] = OCTETS;
 }
 
 export type BodyReading =
@@ -63,10 +84,16 @@ export function bodyAsSent(
   if (asSent.contentType !== undefined)
     headers['content-type'] = asSent.contentType;
   const bytes = req.rawBody ?? Buffer.alloc(0);
-  const refuse = (reason: string): BodyReading => ({
+  const size = asSent.tooLarge ?? bytes.length;
+  const refuse = (reason: string, kept = bytes): BodyReading => ({
     ok: false,
-    delivered: new UnreadableDelivery(reason, headers, asSent, bytes),
+    delivered: new UnreadableDelivery(reason, headers, asSent, kept, size),
   });
+  if (size > MAX_BODY_BYTES)
+    return refuse(
+      `the request body is ${size.toLocaleString('en-US')} bytes, over the largest delivery (${MAX_BODY_BYTES.toLocaleString('en-US')} bytes: a 10 MB Pub/Sub message is a 14 MB push body); it was not read, and the record keeps only its size and headers`,
+      Buffer.alloc(0),
+    );
   const encoding = asSent.contentEncoding?.trim().toLowerCase();
   if (encoding && encoding !== 'identity')
     return refuse(
@@ -77,24 +104,36 @@ export function bodyAsSent(
     return refuse(
       `the request body's charset is ${JSON.stringify(excerpt(type.charset, 40))}; this function reads UTF-8`,
     );
-  // No Content-Type: JSON, as every delivery format is (a hand-made curl, a proxy that drops it).
-  const json = type.mime === '' || isJson(type.mime);
+  // Only a binary-mode CloudEvent's body is data of its own type; every other delivery (a structured
+  // CloudEvent, a gen1 body, a Pub/Sub push) is JSON, whatever a hand-made request's Content-Type says.
+  const binaryMode = BINARY_REQUIRED.every(name => headers[name] !== undefined);
+  const json = !binaryMode || isJson(type.mime) || type.mime === '';
   if (bytes.length === 0)
     return {ok: true, headers, body: json ? undefined : bytes};
   if (json) {
+    if (!isAscii(bytes) && !isUtf8(bytes))
+      return refuse(
+        `the request body is not UTF-8 (${contentTypeOf(asSent)}); this function reads JSON in UTF-8`,
+      );
     const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
     const scan = scanJsonText(text);
     if (scan.tooDeep)
       return refuse(
         `the request body is JSON nested more than ${LIMITS.jsonDepth} levels deep; this function reads JSON up to ${LIMITS.jsonDepth} levels`,
       );
-    if (scan.values > LIMITS.jsonValues)
-      return refuse(tooManyValues('the request body', scan.values));
+    if (scan.values > LIMITS.deliveryJsonValues)
+      return refuse(
+        tooManyValues(
+          'the request body',
+          scan.values,
+          LIMITS.deliveryJsonValues,
+        ),
+      );
     try {
       return {ok: true, headers, body: JSON.parse(text)};
     } catch {
       return refuse(
-        `the request body is not JSON (${asSent.contentType ? `Content-Type ${JSON.stringify(excerpt(asSent.contentType, 80))}` : 'no Content-Type'}): ${JSON.stringify(excerpt(text, 80))}`,
+        `the request body is not JSON (${contentTypeOf(asSent)}): ${JSON.stringify(excerpt(text, 80))}`,
       );
     }
   }
@@ -126,6 +165,7 @@ export class UnreadableDelivery {
     headers: WithHeaders['headers'],
     asSent: HeadersAsSent,
     bytes: Buffer,
+    size = bytes.length,
   ) {
     for (const [name, value] of Object.entries(headers)) {
       const v = first(value);
@@ -141,9 +181,15 @@ export class UnreadableDelivery {
       this.contentType = excerpt(asSent.contentType, 256);
     if (asSent.contentEncoding !== undefined)
       this.contentEncoding = excerpt(asSent.contentEncoding, 256);
-    this.bodyBytes = bytes.length;
+    this.bodyBytes = size;
     this.bodyBase64 = bytes.toString('base64');
   }
+}
+
+function contentTypeOf(asSent: HeadersAsSent): string {
+  return asSent.contentType
+    ? `Content-Type ${JSON.stringify(excerpt(asSent.contentType, 80))}`
+    : 'no Content-Type';
 }
 
 function isJson(mime: string): boolean {

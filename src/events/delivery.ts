@@ -16,7 +16,7 @@
  */
 import {isPushBody, pushMessageId, pushToCloudEvent} from './push';
 import {isObject, type Json} from './payload';
-import {UnreadableDelivery} from './body';
+import {BINARY_REQUIRED, UnreadableDelivery} from './body';
 
 export interface DeliveryRequest {
   /** Lower-case header names, as node:http gives them. */
@@ -33,7 +33,6 @@ export type Delivered =
   | {kind: 'event'; delivered: unknown}
   | {kind: 'refused'; status: number; reason: string};
 
-const BINARY_REQUIRED = ['ce-type', 'ce-specversion', 'ce-source', 'ce-id'];
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** The function's reading of a request: refused when it is not an event delivery at all. */

@@ -80,11 +80,10 @@ export function storageEventFromNotification(
     // The same source and subject as the Eventarc event, so routing and logs agree.
     source: `//storage.googleapis.com/projects/_/buckets/${bucket}`,
     subject: `objects/${name}`,
-    time:
-      optionalString(a.eventTime) ??
-      message.publishTime ??
-      storage.updated ??
-      storage.timeCreated,
+    time: earliest(
+      optionalString(a.eventTime),
+      message.publishTime ?? storage.updated ?? storage.timeCreated,
+    ),
     traceparent: delivery.traceparent,
     format: delivery.format,
     storage,
@@ -95,4 +94,21 @@ export function storageEventFromNotification(
       payloadFormat: a.payloadFormat,
     },
   };
+}
+
+/**
+ * The notification's `eventTime` attribute, unless Pub/Sub's publishTime is
+ * earlier: the attribute is whatever the publisher wrote (a time in 2999
+ * would keep the event young, and retried, forever); publishTime is Pub/Sub's.
+ */
+function earliest(
+  eventTime: string | undefined,
+  publishTime: string | undefined,
+): string | undefined {
+  if (eventTime === undefined || publishTime === undefined)
+    return eventTime ?? publishTime;
+  const attribute = Date.parse(eventTime);
+  return Number.isNaN(attribute) || Date.parse(publishTime) < attribute
+    ? publishTime
+    : eventTime;
 }

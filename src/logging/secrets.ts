@@ -36,7 +36,7 @@ import {
 } from './encodings';
 
 const MIN_EVERYWHERE = 6;
-const MAX_REMEMBERED = 64; // tokens rotate; the oldest are long expired
+const MAX_REMEMBERED = 128; // tokens rotate; the oldest are long expired
 const REDACTED = '[redacted]';
 
 /** A credential key, then quotes (escaped at any depth), `:`, `=` or spaces before its value. */
@@ -71,6 +71,46 @@ export function rememberSecret(value: string | undefined): void {
     .filter(s => s.length < MIN_EVERYWHERE)
     .map(prepareSecret);
   all = byLength.map(prepareSecret);
+}
+
+/**
+ * A password (and, for basic auth, `user:password`) in every form a server
+ * may echo it that scrubbing cannot derive from the text itself: as
+ * written, HTML-escaped (an HTML error page), and encoded as bytes (base64
+ * with and without padding, base64url, hex). JSON escapes, `\uXXXX` and
+ * URL-encoding of each are matched by scrubSecrets.
+ */
+export function rememberPassword(password: string, username?: string): void {
+  const forms = [password, ...htmlEscaped(password), ...byteForms(password)];
+  if (username !== undefined) {
+    const pair = `${username}:${password}`; // a URL's user info; base64: the basic-auth header
+    forms.push(pair, ...htmlEscaped(pair), ...byteForms(pair));
+  }
+  for (const form of forms) rememberSecret(form);
+}
+
+function byteForms(s: string): string[] {
+  const bytes = Buffer.from(s, 'utf8');
+  const base64 = bytes.toString('base64');
+  return [
+    base64,
+    base64.replace(/=+$/, ''),
+    bytes.toString('base64url'),
+    bytes.toString('hex'),
+  ];
+}
+
+const HTML: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+};
+
+function htmlEscaped(s: string): string[] {
+  if (!/[&<>"']/.test(s)) return [];
+  const base = s.replace(/[&<>"]/g, c => HTML[c]!);
+  return [base.replace(/'/g, '&#x27;'), base.replace(/'/g, '&#39;')];
 }
 
 export function scrubSecrets(text: string): string {

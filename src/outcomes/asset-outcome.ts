@@ -11,7 +11,12 @@
  */
 import type {AirflowApi} from '../airflow/api';
 import type {AssetEventResult} from '../airflow/asset-events';
-import {decideOutcome, type Outcome} from './outcome';
+import {
+  decideOutcome,
+  retryOrExpire,
+  type EventAge,
+  type Outcome,
+} from './outcome';
 
 /** No status means "a run exists" for an asset event: the look-up of our key did that. */
 const NO_CONFLICT: Pick<AirflowApi, 'existingRun'> = {
@@ -20,7 +25,7 @@ const NO_CONFLICT: Pick<AirflowApi, 'existingRun'> = {
 
 export function decideAssetOutcome(
   result: AssetEventResult,
-  age: {eventAgeMs: number; maxEventAgeMs: number},
+  age: EventAge,
 ): Outcome {
   if (result.asset === 'existing')
     return {
@@ -34,12 +39,7 @@ export function decideAssetOutcome(
     };
   if (result.asset === 'unknown-asset') {
     const reason = `${result.kind === 'response' ? result.body : 'unknown asset'} (GET/POST ${result.path}): an asset exists once a DAG that schedules on or produces it is parsed; deploy that DAG, or fix the route's asset.uri`;
-    return age.eventAgeMs > age.maxEventAgeMs
-      ? {
-          outcome: 'expired',
-          reason: `${reason}; event is ${Math.round(age.eventAgeMs / 1000)}s old, past maxEventAge ${Math.round(age.maxEventAgeMs / 1000)}s`,
-        }
-      : {outcome: 'retry', reason};
+    return retryOrExpire(reason, age);
   }
   const outcome = decideOutcome(result, NO_CONFLICT as AirflowApi, age);
   return outcome.outcome === 'triggered'

@@ -47,19 +47,36 @@ export function needsRunLookup(
   );
 }
 
+/** How old the event is, and how old it may get before a retry becomes `expired`. */
+export interface EventAge {
+  eventAgeMs: number;
+  maxEventAgeMs: number;
+  /** The event has no time: its age cannot be told, so nothing is left for a redelivery. */
+  timeless?: boolean;
+}
+
+/** A retry while the event is young; `expired` past maxEventAge, or at once for an event without a time. */
+export function retryOrExpire(reason: string, age: EventAge): Outcome {
+  if (age.timeless)
+    return {
+      outcome: 'expired',
+      reason: `${reason}; the event carries no time, so its age cannot be told and a redelivery could loop forever: dead-lettered (replay it once fixed)`,
+    };
+  return age.eventAgeMs > age.maxEventAgeMs
+    ? {
+        outcome: 'expired',
+        reason: `${reason}; event is ${Math.round(age.eventAgeMs / 1000)}s old, past maxEventAge ${Math.round(age.maxEventAgeMs / 1000)}s`,
+      }
+    : {outcome: 'retry', reason};
+}
+
 export function decideOutcome(
   result: TriggerResult,
   api: AirflowApi,
-  age: {eventAgeMs: number; maxEventAgeMs: number},
+  age: EventAge,
   lookup?: RunLookup,
 ): Outcome {
-  const retry = (reason: string): Outcome =>
-    age.eventAgeMs > age.maxEventAgeMs
-      ? {
-          outcome: 'expired',
-          reason: `${reason}; event is ${Math.round(age.eventAgeMs / 1000)}s old, past maxEventAge ${Math.round(age.maxEventAgeMs / 1000)}s`,
-        }
-      : {outcome: 'retry', reason};
+  const retry = (reason: string): Outcome => retryOrExpire(reason, age);
 
   if (result.kind === 'failure')
     return result.failure === 'unsupported'

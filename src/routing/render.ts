@@ -116,6 +116,7 @@ function render(
   if (conf === null || typeof conf !== 'object' || Array.isArray(conf)) {
     throw new RejectedError(
       `route '${route.name}': conf rendered to ${Array.isArray(conf) ? 'an array' : typeof conf}, Airflow needs an object`,
+      {dagId: dag},
     );
   }
   // The lower bound first: a 10 MB conf is refused without serializing it.
@@ -127,6 +128,7 @@ function render(
   if (size > config.maxConfBytes) {
     throw new RejectedError(
       `route '${route.name}': conf is ${atLeast === size && atLeast > config.maxConfBytes ? 'at least ' : ''}${size} bytes, over maxConfBytes ${config.maxConfBytes}`,
+      {dagId: dag},
     );
   }
   const note = route.note ? renderTemplate(route.note, context) : undefined;

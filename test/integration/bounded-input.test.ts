@@ -145,7 +145,7 @@ describe('bounded work per event (functions-framework, small heap)', () => {
       fn
         .outcomes({outcome: 'rejected'})
         .find(l =>
-          /request body is JSON of more than 100,000 values/.test(
+          /request body is JSON of more than 5,000 values/.test(
             String(l.reason),
           ),
         );
@@ -236,5 +236,54 @@ describe('bounded work per event (functions-framework, small heap)', () => {
       'every delivery answered 2xx',
     );
     for (let i = 0; i < burst; i++) await deadLetterOf(`burst-${i}`);
+  });
+});
+
+describe('a burst of small dense messages (each under the admission threshold) on a small heap', () => {
+  let af: AirflowStandIn;
+  let fn: FunctionProcess;
+
+  before(async () => {
+    af = await new AirflowStandIn('v2', {d1: {}}).start();
+    fn = await FunctionProcess.start(
+      {
+        environments: {main: {url: af.url, api: 'v2', auth: 'none'}},
+        requestTimeout: '10s',
+        functionTimeout: '60s',
+        routes: [
+          {
+            name: 'commands',
+            match: {type: 'pubsub', json: {dag: {exists: true}}},
+            dag: '{{ json.dag }}',
+            allowedDags: ['d1'],
+            conf: {d: '{{ json.dag }}'},
+          },
+        ],
+      },
+      {NODE_OPTIONS: SMALL_HEAP},
+    );
+  });
+
+  after(async () => {
+    await fn?.stop();
+    await af?.stop();
+  });
+
+  test('40 messages of 47,000 objects each, all waiting on a slow Airflow at once: the parsed data is let go while they wait, every one triggers, the process lives', async () => {
+    const burst = 40;
+    for (let i = 0; i < burst; i++) af.faults.push({hangMs: 2000});
+    const data = `{"dag":"d1","x":[${'{},'.repeat(46_999)}{}]}`;
+    const answers = await Promise.all(
+      Array.from({length: burst}, (_, i) =>
+        fn.sendBinary(pubsubCloudEvent(data, {}, {id: `dense-${i}`})),
+      ),
+    );
+    assert.equal(fn.exitCode, null, 'the process is alive');
+    assert.deepEqual(
+      answers.map(a => a.status).filter(s => !ok(s)),
+      [],
+    );
+    const lines = await fn.waitOutcomes({outcome: 'triggered'}, burst, 20_000);
+    assert.equal(lines.length, burst);
   });
 });

@@ -178,6 +178,63 @@ describe('malformed deliveries and log hygiene under functions-framework', () =>
     assertOnlyJsonLines();
   });
 
+  test('a body over the largest delivery (16 MiB) is not read: rejected by its size, the record keeps its headers and size', async () => {
+    const size = 17 * 2 ** 20;
+    const res = await fn.post(
+      {'Content-Type': 'application/json', ...binaryHeaders('huge-1')},
+      Buffer.alloc(size, 0x61),
+    );
+    assert.equal(res.status, 204);
+    const [line] = await fn.waitOutcomes({eventId: 'huge-1'});
+    assert.equal(line!.outcome, 'rejected');
+    assert.match(
+      String(line!.reason),
+      /is 17,825,792 bytes, over the largest delivery/,
+    );
+    const event = line!.event as Record<string, unknown>;
+    assert.equal(event.bodyBytes, size);
+    assert.equal(event.bodyBase64, '');
+    assertOnlyJsonLines();
+  });
+
+  test('a push body is read as JSON whatever its Content-Type (curl -d sends a form type); one that is not UTF-8 is rejected saying so', async () => {
+    const push = (id: string) =>
+      JSON.stringify({
+        subscription: 'projects/acme/subscriptions/push',
+        message: {
+          data: 'e30=',
+          messageId: id,
+          publishTime: new Date().toISOString(),
+        },
+      });
+    const form = await fn.post(
+      {'Content-Type': 'application/x-www-form-urlencoded'},
+      push('form-1'),
+    );
+    assert.equal(form.status, 204);
+    assert.equal(
+      (await fn.waitOutcomes({eventId: 'form-1'}))[0]!.outcome,
+      'triggered',
+    );
+    const latin = Buffer.concat([
+      Buffer.from(push('latin-2').slice(0, -3)),
+      Buffer.from([0xe9]),
+      Buffer.from('"}}'),
+    ]);
+    assert.equal(
+      (await fn.post({'Content-Type': 'application/json'}, latin)).status,
+      204,
+    );
+    await new Promise(r => setTimeout(r, 300));
+    assert.ok(
+      fn.logs.some(l =>
+        /request body is not UTF-8 \(Content-Type "application\/json"\)/.test(
+          String(l.reason),
+        ),
+      ),
+    );
+  });
+
   test('a body without Content-Type is read as JSON (the event is kept, not null)', async () => {
     const res = await fn.post(
       binaryHeaders('notype-1'),

@@ -262,6 +262,31 @@ describe('function under functions-framework -> Airflow stand-ins', () => {
     assert.deepEqual((line!.event as {data: unknown}).data, old.data);
   });
 
+  test('an event time far in the future is rejected, and an event without a time is not retried forever (unknown DAG: expired at once)', async () => {
+    const future = storageCloudEvent(storageData('unknown/c.csv'), {
+      time: '2999-01-01T00:00:00Z',
+    });
+    assert.ok(ok((await fn.sendBinary(future)).status));
+    const [ahead] = await fn.waitOutcomes({eventId: future.id});
+    assert.equal(ahead!.outcome, 'rejected');
+    assert.match(
+      String(ahead!.reason),
+      /event time 2999-01-01T00:00:00Z is \d+ minutes ahead/,
+    );
+    // No CloudEvent time, and no object timestamps to fall back on.
+    const timeless = storageCloudEvent(
+      storageData('unknown/d.csv', {
+        timeCreated: undefined,
+        updated: undefined,
+      }),
+    );
+    delete timeless.time;
+    assert.ok(ok((await fn.sendStructured(timeless)).status));
+    const [line] = await fn.waitOutcomes({eventId: timeless.id});
+    assert.equal(line!.outcome, 'expired');
+    assert.match(String(line!.reason), /the event carries no time/);
+  });
+
   test('a body Airflow refuses (422): rejected, acked, dead-lettered with the response excerpt', async () => {
     af3.faults.push({
       status: 422,

@@ -242,3 +242,19 @@ test('a notification whose attributes and data disagree, or whose JSON_API_V1 da
     /payloadFormat JSON_API_V1 but its data is not a JSON object resource/,
   );
 });
+
+test("a notification's eventTime attribute (set by whoever publishes) later than Pub/Sub's publishTime: the event's age is told by publishTime", () => {
+  const msg = note.message as Record<string, unknown>;
+  const forged = {
+    ...note,
+    message: {
+      ...msg,
+      publishTime: '2026-11-20T10:00:00Z',
+      attributes: {
+        ...(msg.attributes as object),
+        eventTime: '2999-01-01T00:00:00Z',
+      },
+    },
+  };
+  assert.equal(normalizeEvent(read(forged)).time, '2026-11-20T10:00:00Z');
+});

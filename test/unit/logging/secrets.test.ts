@@ -5,7 +5,11 @@
  */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {rememberSecret, scrubSecrets} from '../../../src/logging/secrets';
+import {
+  rememberPassword,
+  rememberSecret,
+  scrubSecrets,
+} from '../../../src/logging/secrets';
 
 const PASSWORD = 'pä$$ wörd"\\/<&😀';
 rememberSecret(PASSWORD);
@@ -125,5 +129,25 @@ test('scrubbing is linear: 60 KB of escapes and backslashes is scrubbed in well 
     const started = performance.now();
     scrubSecrets(JSON.stringify({event: hostile}));
     assert.ok(performance.now() - started < 1000, hostile.slice(0, 12));
+  }
+});
+
+test('a password is also scrubbed HTML-escaped (an HTML error page), and as bytes: base64 with or without padding, base64url, hex, alone and as user:password', () => {
+  const password = "p'ss&w<rd>ä€😀/";
+  rememberPassword(password, 'admin');
+  const pair = Buffer.from(`admin:${password}`);
+  const alone = Buffer.from(password);
+  const echoes = [
+    'p&#x27;ss&amp;w&lt;rd&gt;ä€😀/',
+    'p&#39;ss&amp;w&lt;rd&gt;ä€😀/',
+    pair.toString('base64url'),
+    pair.toString('base64').replace(/=+$/, ''),
+    alone.toString('base64'),
+    alone.toString('base64url'),
+    alone.toString('hex'),
+  ];
+  for (const echo of echoes) {
+    const out = scrubSecrets(`<p>login failed for ${echo} end</p>`);
+    assert.equal(out, '<p>login failed for [redacted] end</p>', echo);
   }
 });
