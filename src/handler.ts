@@ -104,7 +104,8 @@ export function createHandler(
   deps: HandlerDeps,
 ): (delivered: unknown) => Promise<void> {
   const now = deps.now ?? Date.now;
-  return async function handle(delivered: unknown): Promise<void> {
+  // A promise chain on the common path, as in attempt(): see endpoint.ts.
+  return function handle(delivered: unknown): Promise<void> {
     const seenAt = now();
     const firstSeen = () => new Date(seenAt).toISOString();
     let event: TriggerEvent;
@@ -112,17 +113,12 @@ export function createHandler(
       event = normalizeEvent(delivered, deps.config);
       checkNotFuture(event, seenAt);
     } catch (err) {
-      if (!(err instanceof RejectedError)) throw err;
-      const stored = await storeDeadLetter(deps.deadLetters, deps.logger, {
+      if (!(err instanceof RejectedError)) return Promise.reject(err);
+      return storeOrRedeliver(deps.deadLetters, deps.logger, {
         outcome: {outcome: 'rejected', reason: err.message},
         delivered,
         firstSeen: firstSeen(),
       });
-      if (!stored)
-        throw new RedeliverError(
-          'the dead letter could not be stored; redeliver',
-        );
-      return;
     }
     // On every line (not as child bindings): the GCP formatter only maps trace fields it sees per call.
     const common = {
@@ -151,19 +147,14 @@ export function createHandler(
         : 'ack';
       if (policy === 'ack') {
         log.info(fields, `unmatched: ${why}; acked`);
-        return;
+        return Promise.resolve();
       }
-      const stored = await storeDeadLetter(deps.deadLetters, log, {
+      return storeOrRedeliver(deps.deadLetters, log, {
         outcome: {outcome: 'unmatched', reason: fields.reason},
         delivered,
         firstSeen: firstSeen(),
         fields,
       });
-      if (!stored)
-        throw new RedeliverError(
-          'the dead letter could not be stored; redeliver',
-        );
-      return;
     }
     // normalize refuses a time that does not parse; an event without one has no age to bound its retries.
     const age: EventAge = event.time
@@ -180,68 +171,108 @@ export function createHandler(
     // Each attempt renders at once (synchronously), then waits for Airflow.
     const pending = matches.map(m => attempt(deps, m, event, age));
     releaseParsedData(event, matches);
-    const results =
-      pending.length === 1 ? [await pending[0]!] : await Promise.all(pending);
-    let retry = 0;
-    for (const {
-      run,
-      outcome,
-      result,
-      match,
-      paused,
-      attempts,
+    const settled =
+      pending.length === 1 ? pending[0]!.then(r => [r]) : Promise.all(pending);
+    return settled.then(results =>
+      reportOutcomes(deps, results, {delivered, event, common, firstSeen}),
+    );
+  };
+}
+
+/** A record for an event no route could take; a redelivery when it cannot be stored. */
+async function storeOrRedeliver(
+  sink: DeadLetterSink,
+  log: Logger,
+  input: Parameters<typeof storeDeadLetter>[2],
+): Promise<void> {
+  if (!(await storeDeadLetter(sink, log, input)))
+    throw new RedeliverError('the dead letter could not be stored; redeliver');
+}
+
+/**
+ * One line per route's outcome; a record for each rejected or expired one
+ * (stored one after the other); a redelivery when any route is retried.
+ * Synchronous unless a record is stored.
+ */
+function reportOutcomes(
+  deps: Pick<HandlerDeps, 'logger' | 'deadLetters'>,
+  results: Attempt[],
+  of: {
+    delivered: unknown;
+    event: TriggerEvent;
+    common: Record<string, unknown>;
+    firstSeen: () => string;
+  },
+): Promise<void> | void {
+  const log = deps.logger;
+  let retry = 0;
+  let records: Promise<void> | undefined;
+  for (const {
+    run,
+    outcome,
+    result,
+    match,
+    paused,
+    attempts,
+    latencyMs,
+    intended,
+  } of results) {
+    const fields = {
+      ...of.common,
+      outcome: outcome.outcome,
+      route: match.route.name,
+      environment: match.route.environment,
+      ...(run ? runSubject(run) : {dagId: intended?.dagId}),
+      dagRunId: run?.dagRunId ?? intended?.dagRunId,
+      httpStatus: result?.kind === 'response' ? result.status : undefined,
       latencyMs,
-      intended,
-    } of results) {
-      const fields = {
-        ...common,
-        outcome: outcome.outcome,
-        route: match.route.name,
-        environment: match.route.environment,
-        ...(run ? runSubject(run) : {dagId: intended?.dagId}),
-        dagRunId: run?.dagRunId ?? intended?.dagRunId,
-        httpStatus: result?.kind === 'response' ? result.status : undefined,
-        latencyMs,
-        attempts,
-        reason: outcome.reason,
+      attempts,
+      reason: outcome.reason,
+    };
+    if (outcome.outcome === 'triggered' && paused) {
+      log.warn(
+        {...fields, dagPaused: true},
+        `triggered: ${run!.dagId} ${run!.dagRunId}; the DAG is paused, the run will not start until it is unpaused`,
+      );
+    } else if (
+      outcome.outcome === 'triggered' ||
+      outcome.outcome === 'duplicate'
+    ) {
+      log.info(fields, `${outcome.outcome}: ${runLabel(run!)}`);
+    } else if (outcome.outcome === 'retry') {
+      retry++;
+      log.warn(
+        {...fields, responseExcerpt: responseOf(result)},
+        `retry: ${outcome.reason}`,
+      );
+    } else {
+      const input = {
+        outcome: outcome as Outcome & {outcome: 'rejected' | 'expired'},
+        delivered: of.delivered,
+        firstSeen: of.firstSeen(),
+        event: of.event,
+        match,
+        run,
+        intended,
+        result,
+        fields,
       };
-      if (outcome.outcome === 'triggered' && paused) {
-        log.warn(
-          {...fields, dagPaused: true},
-          `triggered: ${run!.dagId} ${run!.dagRunId}; the DAG is paused, the run will not start until it is unpaused`,
-        );
-      } else if (
-        outcome.outcome === 'triggered' ||
-        outcome.outcome === 'duplicate'
-      ) {
-        log.info(fields, `${outcome.outcome}: ${runLabel(run!)}`);
-      } else if (outcome.outcome === 'retry') {
-        retry++;
-        log.warn(
-          {...fields, responseExcerpt: responseOf(result)},
-          `retry: ${outcome.reason}`,
-        );
-      } else {
-        const stored = await storeDeadLetter(deps.deadLetters, log, {
-          outcome: outcome as Outcome & {outcome: 'rejected' | 'expired'},
-          delivered,
-          firstSeen: firstSeen(),
-          event,
-          match,
-          run,
-          intended,
-          result,
-          fields,
+      const store = () =>
+        storeDeadLetter(deps.deadLetters, log, input).then(stored => {
+          if (!stored) retry++;
         });
-        if (!stored) retry++;
-      }
+      records = records ? records.then(store) : store();
     }
-    // Fixed text: the outcome lines say which event and why.
+  }
+  // Fixed text: the outcome lines say which event and why.
+  const settle = () => {
     if (retry > 0)
       throw new RedeliverError(
         `${retry} of ${results.length} route(s) will be retried`,
       );
   };
+  if (records) return records.then(settle);
+  settle();
 }
 
 export interface Attempt {

@@ -164,10 +164,11 @@ function shallowText(event: unknown): string {
   // A random marker: an event cannot carry it on purpose.
   const written = JSON.stringify(marker).slice(1, -1);
   const parts = text.split(written);
-  let out = parts[0]!;
+  const out = [parts[0]!];
   for (const part of parts.slice(1)) {
     const index = Number(/^\d+/.exec(part)![0]);
-    out += long[index]! + part.slice(String(index).length);
+    out.push(long[index]!, part.slice(String(index).length));
   }
-  return out;
+  // Joined flat at once: a string built with += is a rope that the line's excerpt and size would flatten again.
+  return out.join('');
 }
