@@ -314,19 +314,23 @@ export class AirflowStandIn {
     json(res, 201, {access_token: token});
   }
 
+  /** Airflow's 404 for an unknown DAG. */
+  private dagNotFound(c: Context, res: ServerResponse, dagId: string): void {
+    this.answer(
+      c,
+      res,
+      404,
+      notFoundBody(
+        this.api,
+        `DAG with dag_id: '${dagId}' not found`,
+        'DAG not found',
+      ),
+    );
+  }
+
   private trigger(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
-    if (!(dagId in this.dags))
-      return this.answer(
-        c,
-        res,
-        404,
-        notFoundBody(
-          this.api,
-          `DAG with dag_id: '${dagId}' not found`,
-          'DAG not found',
-        ),
-      );
+    if (!(dagId in this.dags)) return this.dagNotFound(c, res, dagId);
     const body = c.request.requestBody as Record<string, unknown>;
     const list = this.runs.get(dagId) ?? [];
     const runId = String(body.dag_run_id);
@@ -397,17 +401,7 @@ export class AirflowStandIn {
   private getDag(c: Context, res: ServerResponse): void {
     const dagId = String(c.request.params.dag_id);
     const dag = this.dags[dagId];
-    if (!dag)
-      return this.answer(
-        c,
-        res,
-        404,
-        notFoundBody(
-          this.api,
-          `DAG with dag_id: '${dagId}' not found`,
-          'DAG not found',
-        ),
-      );
+    if (!dag) return this.dagNotFound(c, res, dagId);
     this.answer(c, res, 200, dagBody(this.api, dagId, dag.paused ?? false));
   }
 }
