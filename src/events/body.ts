@@ -18,9 +18,8 @@
  * same bounds as message data (limits.ts) before any parse, and says
  * clearly what it cannot read: the handler dead-letters it with the reason.
  */
-import {isAscii, isUtf8} from 'node:buffer';
 import {LIMITS, scanJsonText, tooManyValues} from './limits';
-import {excerpt} from './payload';
+import {decodeText, excerpt} from './payload';
 
 const AS_SENT = Symbol('dag-launcher.headers-as-sent');
 const OCTETS = 'application/octet-stream';
@@ -111,11 +110,11 @@ export function bodyAsSent(
   if (bytes.length === 0)
     return {ok: true, headers, body: json ? undefined : bytes};
   if (json) {
-    if (!isAscii(bytes) && !isUtf8(bytes))
+    const text = decodeText(bytes);
+    if (text === undefined)
       return refuse(
         `the request body is not UTF-8 (${contentTypeOf(asSent)}); this function reads JSON in UTF-8`,
       );
-    const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
     const scan = scanJsonText(text);
     if (scan.tooDeep)
       return refuse(

@@ -157,11 +157,7 @@ export function pubsubMessage(
   let json: unknown;
   let jsonUnparsed: string | undefined;
   // Not UTF-8: a binary payload, only the base64 form is available to templates.
-  const text = isAscii(bytes)
-    ? bytes.toString('latin1') // the same text, a tenth of UTF-8 decoding's cost
-    : isUtf8(bytes)
-      ? utf8Text(bytes)
-      : undefined;
+  const text = decodeText(bytes);
   if (text !== undefined && text.trim() !== '') {
     const scan = /^\s*[[{]/.test(text) ? scanJsonText(text) : undefined;
     if (scan?.tooDeep) throw tooDeep('pubsub message data (JSON)');
@@ -251,6 +247,12 @@ function isBase64(text: string, notAlphabet: RegExp, strict: boolean): boolean {
 }
 
 /** Decoded without a fatal TextDecoder, whose validation costs 20 times isUtf8's; a BOM is dropped as the decoder did. */
+/** The bytes as text when they are UTF-8 (ASCII read as latin1, the same text at a tenth of UTF-8 decoding's cost), else undefined. */
+export function decodeText(bytes: Buffer): string | undefined {
+  if (isAscii(bytes)) return bytes.toString('latin1');
+  return isUtf8(bytes) ? utf8Text(bytes) : undefined;
+}
+
 function utf8Text(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
